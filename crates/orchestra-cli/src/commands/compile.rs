@@ -1,0 +1,268 @@
+//! `orchestra compile FILE`
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use orchestra_engine::{Graph, Plan, PlannedStep, Work};
+use orchestra_pipeline::model::EdgeKind;
+use serde_json::Value;
+
+use crate::Outcome;
+use crate::render;
+
+pub fn run(file: &Path, json: bool, global_dir: Option<PathBuf>) -> Outcome {
+    let checked = match super::check(file, global_dir) {
+        Ok(checked) => checked,
+        Err(unusable) => return unusable,
+    };
+    let report = &checked.report;
+    let Some(pipeline) = checked.valid() else {
+        for diagnostic in &report.diagnostics {
+            anstream::println!("{}\n", render::diagnostic(&report.source, diagnostic));
+        }
+        anstream::println!("`{}` has errors, so it cannot be compiled", file.display());
+        return Outcome::Problems;
+    };
+    let plan = match orchestra_engine::compile(pipeline, &orchestra_engine::CATALOG) {
+        Ok(plan) => plan,
+        Err(error) => {
+            anstream::println!("error: {error}");
+            return Outcome::Problems;
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&plan) {
+            Ok(text) => anstream::println!("{text}"),
+            Err(error) => {
+                anstream::eprintln!("error: cannot write the plan: {error}");
+                return Outcome::Unusable;
+            }
+        }
+    } else {
+        for diagnostic in &report.diagnostics {
+            anstream::println!("{}\n", render::diagnostic(&report.source, diagnostic));
+        }
+        anstream::print!("{}", describe(&plan));
+    }
+    Outcome::Clean
+}
+
+/// The plan as text for people.
+fn describe(plan: &Plan) -> String {
+    let mut out = String::new();
+    let title = plan.name.as_ref().map_or_else(
+        || plan.pipeline.clone(),
+        |name| format!("{} ({name})", plan.pipeline),
+    );
+    let _ = writeln!(out, "plan for {title}");
+    let steps = count_steps(&plan.graph);
+    let _ = writeln!(
+        out,
+        "{steps} step{} in {} level{}; {}",
+        if steps == 1 { "" } else { "s" },
+        plan.graph.levels.len(),
+        if plan.graph.levels.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        plan.concurrency.map_or_else(
+            || "no concurrency limit".to_owned(),
+            |n| format!("at most {n} at once")
+        ),
+    );
+    if !plan.inputs.is_empty() {
+        let _ = writeln!(out, "\ninputs");
+        for (name, input) in &plan.inputs {
+            let default = input.default.as_ref().map_or_else(
+                || "required".to_owned(),
+                |value| format!("default {}", short(value)),
+            );
+            let _ = writeln!(out, "  {name}: {} ({default})", input.kind.as_str());
+        }
+    }
+    graph(&mut out, &plan.graph, 0);
+    if !plan.outputs.is_empty() {
+        let _ = writeln!(out, "\noutputs");
+        for (name, template) in &plan.outputs {
+            let _ = writeln!(out, "  {name}: {}", one_line(template));
+        }
+    }
+    if !plan.auto.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nchosen by the orchestrator model before each run (<AUTO>)"
+        );
+        for auto in &plan.auto {
+            let _ = writeln!(out, "  {}.{}: {}", auto.step, auto.param, auto.instruction);
+        }
+    }
+    out
+}
+
+fn count_steps(graph: &Graph) -> usize {
+    graph
+        .steps
+        .iter()
+        .map(|step| match &step.work {
+            Work::Action { .. } => 1,
+            Work::ForEach { body, .. } | Work::While { body, .. } | Work::Until { body, .. } => {
+                1 + count_steps(body)
+            }
+        })
+        .sum()
+}
+
+fn graph(out: &mut String, graph: &Graph, depth: usize) {
+    let pad = "  ".repeat(depth);
+    let width = graph
+        .steps
+        .iter()
+        .map(|step| step.id.len())
+        .max()
+        .unwrap_or(0);
+    for (level, ids) in graph.levels.iter().enumerate() {
+        let _ = writeln!(out, "\n{pad}level {level}");
+        for id in ids {
+            let Some(step) = graph.steps.iter().find(|step| &step.id == id) else {
+                continue;
+            };
+            let _ = writeln!(out, "{pad}  {:width$}  {}", step.id, summary(step));
+            let settings = settings(step);
+            if !settings.is_empty() {
+                let _ = writeln!(out, "{pad}  {:width$}  {}", "", settings.join(" · "));
+            }
+            match &step.work {
+                Work::ForEach { body, .. }
+                | Work::While { body, .. }
+                | Work::Until { body, .. } => {
+                    self::graph(out, body, depth + 2);
+                }
+                Work::Action { .. } => {}
+            }
+        }
+    }
+    if !graph.edges.is_empty() {
+        let _ = writeln!(out, "\n{pad}edges");
+        for edge in &graph.edges {
+            let arrow = if edge.back { "⟲" } else { "→" };
+            let what = match edge.kind {
+                EdgeKind::Data => "data".to_owned(),
+                EdgeKind::Success => "on success".to_owned(),
+                EdgeKind::Failure => "on failure".to_owned(),
+                EdgeKind::False => "when the condition is false".to_owned(),
+                EdgeKind::Route => {
+                    let bound = edge
+                        .max_loops
+                        .map(|n| format!(", at most {n} time{}", if n == 1 { "" } else { "s" }))
+                        .unwrap_or_default();
+                    format!("route when {}{bound}", edge.when.as_deref().unwrap_or("?"))
+                }
+            };
+            let _ = writeln!(out, "{pad}  {} {arrow} {}  ({what})", edge.from, edge.to);
+        }
+    }
+}
+
+/// What a step does, in one line.
+fn summary(step: &PlannedStep) -> String {
+    match &step.work {
+        Work::Action { action, params } => {
+            let main = ["run", "prompt", "url", "path", "template", "message"]
+                .iter()
+                .find_map(|key| {
+                    params
+                        .get(*key)
+                        .map(|value| format!("{key}: {}", short(value)))
+                });
+            match main {
+                Some(main) => format!("{action:10}  {main}"),
+                None => action.clone(),
+            }
+        }
+        Work::ForEach {
+            items,
+            max_parallel,
+            ..
+        } => {
+            let parallel = max_parallel
+                .map(|n| format!(", {n} at a time"))
+                .unwrap_or_default();
+            format!("for each item of {}{parallel}", short(items))
+        }
+        Work::While {
+            condition,
+            max_iterations,
+            ..
+        } => format!("while {condition} (at most {max_iterations} passes)"),
+        Work::Until {
+            condition,
+            max_iterations,
+            ..
+        } => format!("until {condition} (at most {max_iterations} passes)"),
+    }
+}
+
+/// The settings that differ from the plain defaults, such as `timeout 10m`.
+fn settings(step: &PlannedStep) -> Vec<String> {
+    let mut settings = Vec::new();
+    if let Work::Action { params, .. } = &step.work {
+        for key in ["agent", "model", "personality"] {
+            if let Some(value) = params.get(key) {
+                settings.push(format!("{key} {}", short(value)));
+            }
+        }
+    }
+    if let Some(condition) = &step.condition {
+        settings.push(format!("if {condition}"));
+    }
+    if let Some(timeout) = &step.timeout {
+        settings.push(format!("timeout {timeout}"));
+    }
+    if step.retry.attempts > 1 {
+        settings.push(format!("{} attempts", step.retry.attempts));
+    }
+    if step.on_failure.as_str() != "fail" {
+        settings.push(format!("on failure {}", step.on_failure.as_str()));
+    }
+    if step.cache {
+        settings.push("cached".to_owned());
+    }
+    if !step.qc.is_empty() {
+        settings.push(format!(
+            "{} qc check{}",
+            step.qc.len(),
+            if step.qc.len() == 1 { "" } else { "s" }
+        ));
+    }
+    if step.disabled {
+        settings.push("disabled".to_owned());
+    }
+    settings
+}
+
+/// A value in at most one short line.
+fn short(value: &Value) -> String {
+    let text = match value {
+        Value::String(text) => text.clone(),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(short).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        other => other.to_string(),
+    };
+    one_line(&text)
+}
+
+fn one_line(text: &str) -> String {
+    const MAX: usize = 60;
+    let first = text.lines().next().unwrap_or_default();
+    let more = text.lines().nth(1).is_some();
+    if first.chars().count() > MAX {
+        format!("{}…", first.chars().take(MAX).collect::<String>())
+    } else if more {
+        format!("{first} …")
+    } else {
+        first.to_owned()
+    }
+}

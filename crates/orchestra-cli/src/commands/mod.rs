@@ -1,0 +1,27 @@
+//! One module per subcommand.
+
+pub mod compile;
+pub mod fmt;
+pub mod schema;
+pub mod validate;
+
+use std::path::Path;
+
+use orchestra_pipeline::Checked;
+
+use crate::Outcome;
+
+/// Loads and validates a file with the engine's actions, or says on standard error why the file
+/// cannot be read.
+fn check(path: &Path, global_dir: Option<std::path::PathBuf>) -> Result<Checked, Outcome> {
+    orchestra_pipeline::check_file(path, &orchestra_engine::CATALOG, global_dir).map_err(|error| {
+        let reason = match error.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_owned(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+            std::io::ErrorKind::IsADirectory => "it is a folder, not a file".to_owned(),
+            _ => error.to_string(),
+        };
+        anstream::eprintln!("error: cannot read `{}`: {reason}", path.display());
+        Outcome::Unusable
+    })
+}

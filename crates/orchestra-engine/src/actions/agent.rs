@@ -1,0 +1,69 @@
+//! `agent`: a language model that may call tools until it answers.
+//!
+//! ## What it does
+//! Like `generate`, but the model may call the tools the step names (built-in tools and the
+//! workspace's named commands), each call and result recorded in the run, until it gives its
+//! answer or `max_turns` runs out. A step can only use the tools it lists; those also listed in
+//! `approve_tools` wait for a person before each call.
+
+use indexmap::IndexMap;
+use orchestra_pipeline::{ActionSpec, ParamKind, ParamProblem, ParamSpec};
+use serde_json::Value;
+
+use super::generate::{LLM_PARAMS, PROMPT};
+
+/// The `agent` action.
+pub const SPEC: ActionSpec = ActionSpec {
+    name: "agent",
+    summary: "Lets a language model call the listed tools until it answers.",
+    example: "id: investigate\naction: agent\nprompt: Find why the test suite fails and explain it.\ntools: [read_file, run-tests]\nmax_turns: 12\n",
+    params: &[
+        PROMPT,
+        LLM_PARAMS[0],
+        LLM_PARAMS[1],
+        LLM_PARAMS[2],
+        LLM_PARAMS[3],
+        LLM_PARAMS[4],
+        LLM_PARAMS[5],
+        LLM_PARAMS[6],
+        ParamSpec {
+            name: "tools",
+            kind: ParamKind::Tools,
+            required: false,
+            summary: "The tools the model may call: built-in tools and names under `workspace.tools`.",
+        },
+        ParamSpec {
+            name: "max_turns",
+            kind: ParamKind::Integer { min: 1, max: 200 },
+            required: false,
+            summary: "The most model turns before the step fails.",
+        },
+        ParamSpec {
+            name: "approve_tools",
+            kind: ParamKind::Tools,
+            required: false,
+            summary: "Tools that wait for a person's approval before each call.",
+        },
+    ],
+    check,
+};
+
+fn check(params: &IndexMap<String, Value>) -> Vec<ParamProblem> {
+    let names = |key: &str| -> Vec<&str> {
+        params
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    };
+    let tools = names("tools");
+    names("approve_tools")
+        .into_iter()
+        .filter(|tool| !tools.contains(tool))
+        .map(|tool| ParamProblem {
+            param: "approve_tools",
+            message: format!("`{tool}` needs approval, but the step does not list it in `tools`"),
+            help: Some(format!("add `{tool}` to `tools`, or remove it here")),
+        })
+        .collect()
+}

@@ -1,0 +1,84 @@
+//! `generate`: one call to a language model.
+//!
+//! ## What it does
+//! Composes the system prompt from the prompt layers (role, persona, personality) of the step's
+//! agent or its own settings, sends the rendered `prompt`, and records the reply as the step's
+//! `output`. With `output_schema` the reply must be JSON valid against it (it is asked for again
+//! once, with the validation error, when it is not), and `output` is the parsed value.
+
+use orchestra_pipeline::{ActionSpec, ParamKind, ParamSpec, no_check};
+
+/// The parameters that every LLM action shares.
+pub const LLM_PARAMS: [ParamSpec; 7] = [
+    ParamSpec {
+        name: "agent",
+        kind: ParamKind::Agent,
+        required: false,
+        summary: "An agent from `agents:` (or an agent file) whose settings the step uses.",
+    },
+    ParamSpec {
+        name: "model",
+        kind: ParamKind::Model,
+        required: false,
+        summary: "The model: an alias, `provider:model`, `auto` or `<AUTO>…</AUTO>`.",
+    },
+    ParamSpec {
+        name: "personality",
+        kind: ParamKind::Personality,
+        required: false,
+        summary: "The personality prompt layer, by name.",
+    },
+    ParamSpec {
+        name: "system",
+        kind: ParamKind::Text,
+        required: false,
+        summary: "Extra system instructions, after the prompt layers.",
+    },
+    ParamSpec {
+        name: "temperature",
+        kind: ParamKind::Number { min: 0.0, max: 2.0 },
+        required: false,
+        summary: "The sampling temperature.",
+    },
+    ParamSpec {
+        name: "max_tokens",
+        kind: ParamKind::Integer {
+            min: 1,
+            max: 1_000_000,
+        },
+        required: false,
+        summary: "The most tokens the reply may have.",
+    },
+    ParamSpec {
+        name: "output_schema",
+        kind: ParamKind::JsonSchema,
+        required: false,
+        summary: "A JSON Schema the reply must satisfy; the output is then the parsed JSON.",
+    },
+];
+
+/// The prompt of an LLM action.
+pub const PROMPT: ParamSpec = ParamSpec {
+    name: "prompt",
+    kind: ParamKind::Text,
+    required: true,
+    summary: "The task for the model, a template.",
+};
+
+/// The `generate` action.
+pub const SPEC: ActionSpec = ActionSpec {
+    name: "generate",
+    summary: "Sends one prompt to a language model and records its reply.",
+    example: "id: summary\naction: generate\ndepends_on: [fetch]\nmodel: smart\nprompt: |\n  Summarise this for a busy reader:\n  {{ fetch.output }}\n",
+    params: &[
+        PROMPT,
+        LLM_PARAMS[0],
+        LLM_PARAMS[1],
+        LLM_PARAMS[2],
+        LLM_PARAMS[3],
+        LLM_PARAMS[4],
+        LLM_PARAMS[5],
+        LLM_PARAMS[6],
+    ],
+    check: no_check,
+};

@@ -1,0 +1,49 @@
+//! `pipeline`: runs another pipeline as one step.
+//!
+//! ## What it does
+//! Runs the pipeline file at `path` (relative to this pipeline's folder) with the given inputs,
+//! as a child run; the step's `output` is the child run's outputs.
+
+use indexmap::IndexMap;
+use orchestra_pipeline::{ActionSpec, ParamKind, ParamProblem, ParamSpec};
+use serde_json::Value;
+
+/// The `pipeline` action.
+pub const SPEC: ActionSpec = ActionSpec {
+    name: "pipeline",
+    summary: "Runs another pipeline file as one step.",
+    example: "id: brief\naction: pipeline\npath: research-brief.yaml\ninputs: { topics: [\"{{ inputs.topic }}\"] }\n",
+    params: &[
+        ParamSpec {
+            name: "path",
+            kind: ParamKind::Path,
+            required: true,
+            summary: "The pipeline file, relative to this pipeline's folder.",
+        },
+        ParamSpec {
+            name: "inputs",
+            kind: ParamKind::Json,
+            required: false,
+            summary: "The child run's inputs by name; strings in it are templates.",
+        },
+    ],
+    check,
+};
+
+fn check(params: &IndexMap<String, Value>) -> Vec<ParamProblem> {
+    match params.get("inputs") {
+        Some(inputs)
+            if !inputs.is_object()
+                && !inputs.as_str().is_some_and(|text| {
+                    orchestra_pipeline::model::auto_instruction(text).is_some()
+                }) =>
+        {
+            vec![ParamProblem {
+                param: "inputs",
+                message: "`inputs` should be a map of input names to values".to_owned(),
+                help: Some("such as `inputs: { topic: \"{{ inputs.topic }}\" }`".to_owned()),
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
