@@ -166,11 +166,15 @@ impl Validator<'_> {
             if !closed {
                 continue;
             }
-            // Report on the first edge inside the cycle, in file order.
-            let Some((_, _, pointer)) = edges
+            // Report on the edge that goes back to an earlier step in the file (the one the
+            // author most likely meant as the loop), else on the first edge of the cycle.
+            let inside: Vec<&(usize, usize, String)> =
+                edges.iter().filter(|(from, to, _)| members.contains(from) && members.contains(to)).collect();
+            let Some((_, _, pointer)) = inside
                 .iter()
-                .filter(|(from, to, _)| members.contains(from) && members.contains(to))
-                .min_by_key(|(from, _, _)| *from)
+                .filter(|(from, to, _)| to <= from)
+                .min_by_key(|(_, to, _)| *to)
+                .or_else(|| inside.iter().min_by_key(|(from, _, _)| *from))
             else {
                 continue;
             };

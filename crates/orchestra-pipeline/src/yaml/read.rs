@@ -73,6 +73,30 @@ pub(crate) fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, (Source, Diag
 /// Parses YAML text into a tree, with the parser's budgets on so that alias bombs, deep nesting
 /// and huge documents are refused quickly.
 pub(crate) fn parse(source: &Source) -> Result<Node, Diagnostic> {
+    // The parser and our tree builder recurse once per level of nesting. The budget stops at
+    // MAX_DEPTH levels, but in an unoptimised build that many frames can exceed the 2 MiB stack
+    // of a test or worker thread, so parsing runs on a thread whose stack is sized for it.
+    let parsed = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("yaml-parse".to_owned())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, || parse_here(source))
+            .map(|handle| handle.join())
+    });
+    match parsed {
+        Ok(Ok(result)) => result,
+        // The thread could not start (the system is out of threads or memory) or it panicked;
+        // either way the user gets a sentence, not a crash.
+        Ok(Err(_)) | Err(_) => Err(Diagnostic::error(
+            Code::YamlSyntax,
+            "",
+            "the YAML could not be read (the parser stopped unexpectedly)",
+        )
+        .at(source.span(0, 0))),
+    }
+}
+
+fn parse_here(source: &Source) -> Result<Node, Diagnostic> {
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
@@ -85,14 +109,21 @@ pub(crate) fn parse(source: &Source) -> Result<Node, Diagnostic> {
         .map_err(|error| translate(source, &error))
 }
 
+/// The stack of the parsing thread: ample for MAX_DEPTH levels even in a debug build. Only the
+/// pages actually used are ever committed.
+const PARSE_STACK_BYTES: usize = 64 * 1024 * 1024;
+
 /// Turns a parser error into a diagnostic whose message is a sentence without positions (those
 /// are in the span) and without the parser's advice to programmers.
 fn translate(source: &Source, error: &YamlError) -> Diagnostic {
-    let mut error = error.without_snippet();
-    if let YamlError::AliasError { error: inner, .. } = error {
-        error = inner.without_snippet();
-    }
-    let span = error
+    let outer = error.without_snippet();
+    // An error found while expanding an alias is placed where the alias is used (the outer
+    // location); its message is the inner error's.
+    let error = match outer {
+        YamlError::AliasError { error: inner, .. } => inner.without_snippet(),
+        other => other,
+    };
+    let span = outer
         .location()
         .filter(|location| location.line() > 0)
         .map_or_else(
@@ -115,20 +146,29 @@ fn translate(source: &Source, error: &YamlError) -> Diagnostic {
             },
             Some("remove one of the two entries".to_owned()),
         ),
-        YamlError::MultipleDocuments { .. } => (
-            Code::YamlSyntax,
-            "the file holds more than one YAML document; a pipeline file holds exactly one"
-                .to_owned(),
-            Some(
-                "remove the `---` line and what follows, or split it into its own file".to_owned(),
-            ),
-        ),
+        YamlError::MultipleDocuments { .. } => return multiple_documents(source, span.line),
         other => (Code::YamlSyntax, parser_message(other), None),
     };
     let help = help.or_else(|| tab_help(source, span.line));
     Diagnostic::error(code, "", message)
         .at(span)
         .with_optional_help(help)
+}
+
+/// The file holds a second document: point at the `---` that starts it.
+fn multiple_documents(source: &Source, reported_line: usize) -> Diagnostic {
+    let line = (1..=reported_line)
+        .rev()
+        .find(|&line| source.line_text(line).starts_with("---"))
+        .unwrap_or(reported_line);
+    let start = source.span_at(line, 1);
+    Diagnostic::error(
+        Code::YamlSyntax,
+        "",
+        "the file holds more than one YAML document; a pipeline file holds exactly one",
+    )
+    .at(source.span(start.offset, 3))
+    .with_help("remove the `---` line and what follows, or move it into a file of its own")
 }
 
 fn budget_message(breach: &BudgetBreach) -> String {
