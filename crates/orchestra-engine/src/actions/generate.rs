@@ -69,7 +69,7 @@ pub const PROMPT: ParamSpec = ParamSpec {
 pub const SPEC: ActionSpec = ActionSpec {
     name: "generate",
     summary: "Sends one prompt to a language model and records its reply.",
-    example: "id: summary\naction: generate\ndepends_on: [fetch]\nmodel: smart\nprompt: |\n  Summarise this for a busy reader:\n  {{ fetch.output }}\n",
+    example: "id: summary\naction: generate\ndepends_on: [fetch]\nprompt: |\n  Summarise this for a busy reader:\n  {{ fetch.output }}\nmodel: smart\n",
     params: &[
         PROMPT,
         LLM_PARAMS[0],
