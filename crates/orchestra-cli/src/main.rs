@@ -58,6 +58,15 @@ enum Command {
     },
     /// Print the JSON Schema of the pipeline format, for editors.
     Schema,
+    /// List the actions a step can use, with their parameters.
+    Actions {
+        /// Print them as JSON, for tools.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Print them as the Markdown reference page (`docs/actions.md`).
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 /// How a command ended, as the process exit code.
@@ -83,6 +92,7 @@ fn main() -> ExitCode {
         Command::Compile { file, json } => commands::compile::run(&file, json, global_dir),
         Command::Fmt { files, check } => commands::fmt::run(&files, check, global_dir),
         Command::Schema => commands::schema::run(),
+        Command::Actions { json, markdown } => commands::actions::run(json, markdown),
     };
     ExitCode::from(outcome as u8)
 }

@@ -33,7 +33,39 @@ pub fn json_schema(catalog: &Catalog) -> Value {
         all.sort_keys();
         object.insert("$defs".to_owned(), Value::Object(all));
     }
+    drop_null_types(&mut root);
     root
+}
+
+/// An optional key is left out of a pipeline, never written as `null` (loading refuses a key
+/// with no value), so the `null` that schemars allows for every `Option` is taken back out.
+fn drop_null_types(schema: &mut Value) {
+    match schema {
+        Value::Object(object) => {
+            if let Some(Value::Array(types)) = object.get_mut("type") {
+                types.retain(|kind| kind != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    object.insert("type".to_owned(), only);
+                }
+            }
+            // `anyOf: [{ $ref: X }, { type: null }]` becomes the `$ref` itself.
+            if let Some(Value::Array(choices)) = object.get_mut("anyOf") {
+                choices.retain(|choice| choice.get("type").is_none_or(|kind| kind != "null"));
+                if choices.len() == 1
+                    && let Value::Object(only) = choices.remove(0)
+                {
+                    object.remove("anyOf");
+                    for (key, value) in only {
+                        object.entry(key).or_insert(value);
+                    }
+                }
+            }
+            object.values_mut().for_each(drop_null_types);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null_types),
+        _ => {}
+    }
 }
 
 /// The properties every step has, whatever it does.
