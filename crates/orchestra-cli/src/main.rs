@@ -88,9 +88,11 @@ fn main() -> ExitCode {
             files,
             json,
             deny_warnings,
-        } => commands::validate::run(&files, json, deny_warnings, global_dir),
-        Command::Compile { file, json } => commands::compile::run(&file, json, global_dir),
-        Command::Fmt { files, check } => commands::fmt::run(&files, check, global_dir),
+        } => commands::validate::run(&files, json, deny_warnings, global_dir.as_deref()),
+        Command::Compile { file, json } => {
+            commands::compile::run(&file, json, global_dir.as_deref())
+        }
+        Command::Fmt { files, check } => commands::fmt::run(&files, check, global_dir.as_deref()),
         Command::Schema => commands::schema::run(),
         Command::Actions { json, markdown } => commands::actions::run(json, markdown),
     };

@@ -1,6 +1,8 @@
 //! Showing diagnostics the way rustc does: the file, line and column, the source line with a
 //! caret under the problem, and the advice.
 
+use std::fmt::Write;
+
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use orchestra_pipeline::{Diagnostic, Report, Severity, Source};
 use serde_json::{Value, json};
@@ -15,7 +17,7 @@ pub fn diagnostic(source: &Source, diagnostic: &Diagnostic) -> String {
     if let Some(step) = &diagnostic.step
         && !title.contains(&format!("`{step}`"))
     {
-        title.push_str(&format!(" (in step `{step}`)"));
+        let _ = write!(title, " (in step `{step}`)");
     }
     let mut group = Group::with_title(level.primary_title(title).id(diagnostic.code.as_str()));
     let path = source.name();

@@ -8,22 +8,65 @@ use orchestra_pipeline::{Source, load, save};
 
 /// Keys every step has; no action may declare a parameter with one of these names.
 const STEP_KEYS: &[&str] = &[
-    "id", "name", "description", "action", "depends_on", "join", "condition", "on_false", "on_success",
-    "on_failure", "routes", "timeout", "retry", "cache", "produces", "qc", "disabled", "for_each",
-    "max_parallel", "while", "until", "max_iterations", "steps",
+    "id",
+    "name",
+    "description",
+    "action",
+    "depends_on",
+    "join",
+    "condition",
+    "on_false",
+    "on_success",
+    "on_failure",
+    "routes",
+    "timeout",
+    "retry",
+    "cache",
+    "produces",
+    "qc",
+    "disabled",
+    "for_each",
+    "max_parallel",
+    "while",
+    "until",
+    "max_iterations",
+    "steps",
 ];
 
 #[test]
 fn every_action_is_registered_once_with_distinct_parameters() {
     let mut names = HashSet::new();
     for spec in ACTIONS {
-        assert!(names.insert(spec.name), "the action `{}` is registered twice", spec.name);
-        assert!(spec.summary.ends_with('.'), "the summary of `{}` must be a sentence", spec.name);
+        assert!(
+            names.insert(spec.name),
+            "the action `{}` is registered twice",
+            spec.name
+        );
+        assert!(
+            spec.summary.ends_with('.'),
+            "the summary of `{}` must be a sentence",
+            spec.name
+        );
         let mut params = HashSet::new();
         for param in spec.params {
-            assert!(params.insert(param.name), "`{}` declares `{}` twice", spec.name, param.name);
-            assert!(!STEP_KEYS.contains(&param.name), "`{}.{}` shadows a step key", spec.name, param.name);
-            assert!(param.summary.ends_with('.'), "the summary of `{}.{}` must be a sentence", spec.name, param.name);
+            assert!(
+                params.insert(param.name),
+                "`{}` declares `{}` twice",
+                spec.name,
+                param.name
+            );
+            assert!(
+                !STEP_KEYS.contains(&param.name),
+                "`{}.{}` shadows a step key",
+                spec.name,
+                param.name
+            );
+            assert!(
+                param.summary.ends_with('.'),
+                "the summary of `{}.{}` must be a sentence",
+                spec.name,
+                param.name
+            );
         }
     }
 }
@@ -31,54 +74,127 @@ fn every_action_is_registered_once_with_distinct_parameters() {
 #[test]
 fn every_action_example_is_a_valid_canonical_step() {
     for spec in ACTIONS {
-        let step: String = spec.example.lines().enumerate().map(|(at, line)| {
-            if at == 0 { format!("  - {line}\n") } else { format!("    {line}\n") }
-        }).collect();
+        let step: String = spec
+            .example
+            .lines()
+            .enumerate()
+            .map(|(at, line)| {
+                if at == 0 {
+                    format!("  - {line}\n")
+                } else {
+                    format!("    {line}\n")
+                }
+            })
+            .collect();
         let text = format!("orchestra: 1\nid: example\nsteps:\n{step}");
         let loaded = load(&Source::new("example.yaml", text.clone()), &CATALOG);
-        let problems: Vec<String> = loaded.diagnostics.iter().map(|d| d.message.clone()).collect();
-        assert!(problems.is_empty(), "the example of `{}` does not load: {problems:?}\n{text}", spec.name);
+        let problems: Vec<String> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| d.message.clone())
+            .collect();
+        assert!(
+            problems.is_empty(),
+            "the example of `{}` does not load: {problems:?}\n{text}",
+            spec.name
+        );
         let pipeline = loaded.pipeline.expect("the example loads");
-        assert_eq!(pipeline.steps[0].action(), Some(spec.name), "the example of `{}` uses it", spec.name);
-        assert_eq!(save(&pipeline), text, "the example of `{}` is not in canonical form", spec.name);
+        assert_eq!(
+            pipeline.steps[0].action(),
+            Some(spec.name),
+            "the example of `{}` uses it",
+            spec.name
+        );
+        assert_eq!(
+            save(&pipeline),
+            text,
+            "the example of `{}` is not in canonical form",
+            spec.name
+        );
     }
 }
 
 /// Loads one step of the given action and returns the messages of the action's own checks.
 fn problems(step: &str) -> Vec<String> {
     let text = format!("orchestra: 1\nid: t\nsteps:\n  - id: s\n{step}");
-    load(&Source::new("t.yaml", text), &CATALOG).diagnostics.into_iter().map(|d| d.message).collect()
+    load(&Source::new("t.yaml", text), &CATALOG)
+        .diagnostics
+        .into_iter()
+        .map(|d| d.message)
+        .collect()
 }
 
 #[test]
 fn a_shell_command_line_needs_shell_true_and_takes_no_templates() {
-    assert_eq!(problems("    action: shell\n    run: [git, status]\n"), Vec::<String>::new());
-    assert_eq!(problems("    action: shell\n    run: git status\n"), ["a command written as one string runs only with `shell: true`"]);
-    assert_eq!(problems("    action: shell\n    shell: true\n    run: \"ls | wc -l\"\n"), Vec::<String>::new());
-    let pasted = problems("    action: shell\n    shell: true\n    run: \"rm {{ inputs.file }}\"\n");
+    assert_eq!(
+        problems("    action: shell\n    run: [git, status]\n"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        problems("    action: shell\n    run: git status\n"),
+        ["a command written as one string runs only with `shell: true`"]
+    );
+    assert_eq!(
+        problems("    action: shell\n    shell: true\n    run: \"ls | wc -l\"\n"),
+        Vec::<String>::new()
+    );
+    let pasted =
+        problems("    action: shell\n    shell: true\n    run: \"rm {{ inputs.file }}\"\n");
     assert_eq!(pasted.len(), 1);
-    assert!(pasted[0].contains("templates cannot be pasted"), "{pasted:?}");
-    assert_eq!(problems("    action: shell\n    shell: true\n    run: [ls]\n").len(), 1, "a list with shell: true is refused");
+    assert!(
+        pasted[0].contains("templates cannot be pasted"),
+        "{pasted:?}"
+    );
+    assert_eq!(
+        problems("    action: shell\n    shell: true\n    run: [ls]\n").len(),
+        1,
+        "a list with shell: true is refused"
+    );
 }
 
 #[test]
 fn agent_approvals_name_only_listed_tools() {
-    let listed = problems("    action: agent\n    prompt: x\n    tools: [read_file]\n    approve_tools: [read_file]\n");
+    let listed = problems(
+        "    action: agent\n    prompt: x\n    tools: [read_file]\n    approve_tools: [read_file]\n",
+    );
     assert!(listed.is_empty(), "{listed:?}");
-    let unlisted = problems("    action: agent\n    prompt: x\n    tools: [read_file]\n    approve_tools: [write_file]\n");
-    assert_eq!(unlisted, ["`write_file` needs approval, but the step does not list it in `tools`"]);
+    let unlisted = problems(
+        "    action: agent\n    prompt: x\n    tools: [read_file]\n    approve_tools: [write_file]\n",
+    );
+    assert_eq!(
+        unlisted,
+        ["`write_file` needs approval, but the step does not list it in `tools`"]
+    );
 }
 
 #[test]
 fn literal_urls_must_be_http_and_child_inputs_a_map() {
-    assert_eq!(problems("    action: http\n    url: ftp://example.com\n"), ["`ftp://example.com` is not an HTTP URL"]);
-    assert!(problems("    action: http\n    url: \"{{ inputs.url }}\"\n").is_empty(), "templated URLs are checked when they run");
-    assert_eq!(problems("    action: pipeline\n    path: x.yaml\n    inputs: [a]\n"), ["`inputs` should be a map of input names to values"]);
+    assert_eq!(
+        problems("    action: http\n    url: ftp://example.com\n"),
+        ["`ftp://example.com` is not an HTTP URL"]
+    );
+    assert!(
+        problems("    action: http\n    url: \"{{ inputs.url }}\"\n").is_empty(),
+        "templated URLs are checked when they run"
+    );
+    assert_eq!(
+        problems("    action: pipeline\n    path: x.yaml\n    inputs: [a]\n"),
+        ["`inputs` should be a map of input names to values"]
+    );
 }
 
 #[test]
 fn the_catalog_lists_the_built_in_tools() {
-    for tool in ["read_file", "list_files", "write_file", "http_get", "git_diff"] {
-        assert!(CATALOG.builtin_tools.contains(&tool), "{tool} is a built-in tool");
+    for tool in [
+        "read_file",
+        "list_files",
+        "write_file",
+        "http_get",
+        "git_diff",
+    ] {
+        assert!(
+            CATALOG.builtin_tools.contains(&tool),
+            "{tool} is a built-in tool"
+        );
     }
 }

@@ -5,9 +5,24 @@ use orchestra_pipeline::model::{EdgeKind, OnFailure};
 use orchestra_pipeline::{Context, Source, check};
 
 fn plan(text: &str) -> Plan {
-    let checked = check(Source::new("t.yaml", text), &Context { catalog: &CATALOG, library: None });
-    let errors: Vec<String> = checked.report.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.message.clone()).collect();
-    assert!(errors.is_empty(), "the test pipeline must be valid: {errors:?}");
+    let checked = check(
+        Source::new("t.yaml", text),
+        &Context {
+            catalog: &CATALOG,
+            library: None,
+        },
+    );
+    let errors: Vec<String> = checked
+        .report
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the test pipeline must be valid: {errors:?}"
+    );
     compile(checked.pipeline.as_ref().expect("loads"), &CATALOG).expect("compiles")
 }
 
@@ -17,7 +32,12 @@ fn shell(id: &str, extra: &str) -> String {
 
 #[test]
 fn a_chain_has_one_step_per_level_and_a_fan_out_shares_a_level() {
-    let chain = plan(&format!("orchestra: 1\nid: t\nsteps:\n{}{}{}", shell("a", ""), shell("b", "    depends_on: [a]\n"), shell("c", "    depends_on: [b]\n")));
+    let chain = plan(&format!(
+        "orchestra: 1\nid: t\nsteps:\n{}{}{}",
+        shell("a", ""),
+        shell("b", "    depends_on: [a]\n"),
+        shell("c", "    depends_on: [b]\n")
+    ));
     assert_eq!(chain.graph.levels, [vec!["a"], vec!["b"], vec!["c"]]);
     let fan = plan(&format!(
         "orchestra: 1\nid: t\nsteps:\n{}{}{}{}",
@@ -26,9 +46,20 @@ fn a_chain_has_one_step_per_level_and_a_fan_out_shares_a_level() {
         shell("y", "    depends_on: [root]\n"),
         shell("join", "    depends_on: [x, y]\n    join: any\n"),
     ));
-    assert_eq!(fan.graph.levels, [vec!["root"], vec!["x", "y"], vec!["join"]]);
-    assert_eq!(fan.graph.steps[3].join, orchestra_pipeline::model::Join::Any);
-    assert!(fan.graph.edges.iter().all(|edge| edge.kind == EdgeKind::Data && !edge.back));
+    assert_eq!(
+        fan.graph.levels,
+        [vec!["root"], vec!["x", "y"], vec!["join"]]
+    );
+    assert_eq!(
+        fan.graph.steps[3].join,
+        orchestra_pipeline::model::Join::Any
+    );
+    assert!(
+        fan.graph
+            .edges
+            .iter()
+            .all(|edge| edge.kind == EdgeKind::Data && !edge.back)
+    );
 }
 
 #[test]
@@ -36,16 +67,40 @@ fn a_bounded_route_back_is_a_back_edge_and_a_forward_route_gates_its_target() {
     let text = format!(
         "orchestra: 1\nid: t\nsteps:\n{}{}{}",
         shell("draft", ""),
-        shell("review", "    depends_on: [draft]\n    routes:\n      - { when: review.exit_code != 0, goto: draft, max_loops: 2 }\n      - { when: review.exit_code == 0, goto: publish }\n"),
+        shell(
+            "review",
+            "    depends_on: [draft]\n    routes:\n      - { when: review.exit_code != 0, goto: draft, max_loops: 2 }\n      - { when: review.exit_code == 0, goto: publish }\n"
+        ),
         shell("publish", ""),
     );
     let plan = plan(&text);
     let back: Vec<_> = plan.graph.edges.iter().filter(|edge| edge.back).collect();
     assert_eq!(back.len(), 1, "{:?}", plan.graph.edges);
-    assert_eq!((back[0].from.as_str(), back[0].to.as_str(), back[0].max_loops), ("review", "draft", Some(2)));
-    assert_eq!(plan.graph.levels, [vec!["draft"], vec!["review"], vec!["publish"]], "the back edge does not reorder");
-    let gated: Vec<&str> = plan.graph.steps.iter().filter(|step| step.gated).map(|step| step.id.as_str()).collect();
-    assert_eq!(gated, ["publish"], "only the forward route's target waits to be routed to");
+    assert_eq!(
+        (
+            back[0].from.as_str(),
+            back[0].to.as_str(),
+            back[0].max_loops
+        ),
+        ("review", "draft", Some(2))
+    );
+    assert_eq!(
+        plan.graph.levels,
+        [vec!["draft"], vec!["review"], vec!["publish"]],
+        "the back edge does not reorder"
+    );
+    let gated: Vec<&str> = plan
+        .graph
+        .steps
+        .iter()
+        .filter(|step| step.gated)
+        .map(|step| step.id.as_str())
+        .collect();
+    assert_eq!(
+        gated,
+        ["publish"],
+        "only the forward route's target waits to be routed to"
+    );
 }
 
 #[test]
@@ -80,22 +135,61 @@ steps:
     run: [ls]
 ";
     let plan = plan(text);
-    let step = |id: &str| plan.graph.steps.iter().find(|step| step.id == id).expect("the step exists");
+    let step = |id: &str| {
+        plan.graph
+            .steps
+            .iter()
+            .find(|step| step.id == id)
+            .expect("the step exists")
+    };
     let param = |id: &str, name: &str| match &step(id).work {
         Work::Action { params, .. } => params.get(name).and_then(|v| v.as_str()).map(str::to_owned),
         _ => None,
     };
     assert_eq!(param("plain", "model").as_deref(), Some("smart"));
     assert_eq!(param("plain", "personality").as_deref(), Some("standard"));
-    assert_eq!(param("own", "model").as_deref(), Some("openai:gpt-4.1"), "a step's own value wins");
-    assert_eq!(param("with_agent", "model"), None, "the agent's model wins over the default");
-    assert_eq!(param("tool", "model"), None, "actions without the parameter get no default");
-    assert_eq!(step("plain").timeout.as_ref().map(|t| t.text()), Some("5m"));
-    assert_eq!(step("own").timeout.as_ref().map(|t| t.text()), Some("1m"));
+    assert_eq!(
+        param("own", "model").as_deref(),
+        Some("openai:gpt-4.1"),
+        "a step's own value wins"
+    );
+    assert_eq!(
+        param("with_agent", "model"),
+        None,
+        "the agent's model wins over the default"
+    );
+    assert_eq!(
+        param("tool", "model"),
+        None,
+        "actions without the parameter get no default"
+    );
+    assert_eq!(
+        step("plain")
+            .timeout
+            .as_ref()
+            .map(orchestra_pipeline::model::Duration::text),
+        Some("5m")
+    );
+    assert_eq!(
+        step("own")
+            .timeout
+            .as_ref()
+            .map(orchestra_pipeline::model::Duration::text),
+        Some("1m")
+    );
     assert_eq!(step("plain").on_failure, OnFailure::Continue);
     assert_eq!(step("own").on_failure, OnFailure::Fail);
     let retry = &step("plain").retry;
-    assert_eq!((retry.attempts, retry.exponential, retry.delay.millis(), retry.max_delay.millis(), retry.jitter), (3, true, 2_000, 200_000, true));
+    assert_eq!(
+        (
+            retry.attempts,
+            retry.exponential,
+            retry.delay.millis(),
+            retry.max_delay.millis(),
+            retry.jitter
+        ),
+        (3, true, 2_000, 200_000, true)
+    );
     assert_eq!(step("own").retry.attempts, 1);
 }
 
@@ -126,14 +220,36 @@ steps:
         run: [\"true\"]
 ";
     let plan = plan(text);
-    let Work::ForEach { body, max_parallel, .. } = &plan.graph.steps[0].work else { panic!("a for_each step") };
+    let Work::ForEach {
+        body, max_parallel, ..
+    } = &plan.graph.steps[0].work
+    else {
+        panic!("a for_each step")
+    };
     assert_eq!(*max_parallel, Some(2));
     assert_eq!(body.levels, [vec!["first"], vec!["second"]]);
-    let Work::Until { condition, max_iterations, body } = &plan.graph.steps[1].work else { panic!("an until loop") };
-    assert_eq!((condition.as_str(), *max_iterations), ("check.exit_code == 0", 5));
+    let Work::Until {
+        condition,
+        max_iterations,
+        body,
+    } = &plan.graph.steps[1].work
+    else {
+        panic!("an until loop")
+    };
+    assert_eq!(
+        (condition.as_str(), *max_iterations),
+        ("check.exit_code == 0", 5)
+    );
     assert_eq!(body.levels, [vec!["check"]]);
     assert_eq!(plan.auto.len(), 1);
-    assert_eq!((plan.auto[0].step.as_str(), plan.auto[0].param.as_str(), plan.auto[0].instruction.as_str()), ("second", "model", "a fast model"));
+    assert_eq!(
+        (
+            plan.auto[0].step.as_str(),
+            plan.auto[0].param.as_str(),
+            plan.auto[0].instruction.as_str()
+        ),
+        ("second", "model", "a fast model")
+    );
 }
 
 #[test]

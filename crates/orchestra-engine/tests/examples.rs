@@ -23,24 +23,49 @@ fn examples() -> Vec<PathBuf> {
 /// Loads an example with an empty global folder, so the developer's own files do not matter.
 fn load(path: &Path) -> (Pipeline, String) {
     let global = tempfile::tempdir().expect("a temporary global folder");
-    let checked = check_file(path, &CATALOG, Some(global.path().to_path_buf())).expect("the example is readable");
+    let checked = check_file(path, &CATALOG, Some(global.path().to_path_buf()))
+        .expect("the example is readable");
     let problems: Vec<String> = checked
         .report
         .diagnostics
         .iter()
-        .map(|d| format!("{}:{} {} {}", path.display(), d.span.map_or(0, |s| s.line), d.code.as_str(), d.message))
+        .map(|d| {
+            format!(
+                "{}:{} {} {}",
+                path.display(),
+                d.span.map_or(0, |s| s.line),
+                d.code.as_str(),
+                d.message
+            )
+        })
         .collect();
-    assert!(problems.is_empty(), "examples must validate without errors or warnings:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "examples must validate without errors or warnings:\n{}",
+        problems.join("\n")
+    );
     let text = checked.report.source.text().to_owned();
     (checked.pipeline.expect("a clean example loads"), text)
 }
 
 #[test]
 fn the_examples_include_the_six_the_format_promises() {
-    let names: BTreeSet<String> =
-        examples().iter().filter_map(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
-    for required in ["hello", "data-report", "pr-review", "research-brief", "http-health", "regression-loop"] {
-        assert!(names.contains(required), "pipelines/{required}.yaml is missing");
+    let names: BTreeSet<String> = examples()
+        .iter()
+        .filter_map(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    for required in [
+        "hello",
+        "data-report",
+        "pr-review",
+        "research-brief",
+        "http-health",
+        "regression-loop",
+    ] {
+        assert!(
+            names.contains(required),
+            "pipelines/{required}.yaml is missing"
+        );
     }
 }
 
@@ -49,20 +74,33 @@ fn every_example_validates_clean_and_is_in_canonical_form() {
     for path in examples() {
         let (pipeline, text) = load(&path);
         let saved = save(&pipeline);
-        assert_eq!(saved, text, "{} is not in canonical form: run `orchestra fmt` on it", path.display());
+        assert_eq!(
+            saved,
+            text,
+            "{} is not in canonical form: run `orchestra fmt` on it",
+            path.display()
+        );
     }
 }
 
 #[test]
 fn every_example_matches_the_json_schema() {
     let schema = json_schema(&CATALOG);
-    let validator = jsonschema::validator_for(&schema).expect("the generated schema is a valid JSON Schema");
+    let validator =
+        jsonschema::validator_for(&schema).expect("the generated schema is a valid JSON Schema");
     for path in examples() {
         let (pipeline, _) = load(&path);
         let document = serde_json::to_value(&pipeline).expect("a pipeline converts to JSON");
-        let errors: Vec<String> =
-            validator.iter_errors(&document).map(|error| format!("{} at {}", error, error.instance_path())).collect();
-        assert!(errors.is_empty(), "{} does not match the schema:\n{}", path.display(), errors.join("\n"));
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|error| format!("{} at {}", error, error.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{} does not match the schema:\n{}",
+            path.display(),
+            errors.join("\n")
+        );
     }
 }
 
@@ -70,9 +108,14 @@ fn every_example_matches_the_json_schema() {
 fn every_example_compiles() {
     for path in examples() {
         let (pipeline, _) = load(&path);
-        let plan = compile(&pipeline, &CATALOG).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        let plan = compile(&pipeline, &CATALOG)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
         assert_eq!(plan.pipeline, pipeline.id);
-        assert!(!plan.graph.levels.is_empty(), "{} has steps in levels", path.display());
+        assert!(
+            !plan.graph.levels.is_empty(),
+            "{} has steps in levels",
+            path.display()
+        );
     }
 }
 
@@ -89,16 +132,47 @@ fn together_the_examples_use_every_action_control_key_and_section() {
             collect_step_keys(step, &mut used);
         }
     }
-    let mut expected: BTreeSet<String> = CATALOG.action_names().map(|name| format!("action {name}")).collect();
+    let mut expected: BTreeSet<String> = CATALOG
+        .action_names()
+        .map(|name| format!("action {name}"))
+        .collect();
     for key in [
-        "depends_on", "join", "condition", "on_false", "on_success", "on_failure", "routes", "timeout", "retry",
-        "cache", "produces", "qc", "disabled", "for_each", "max_parallel", "while", "until", "max_iterations",
+        "depends_on",
+        "join",
+        "condition",
+        "on_false",
+        "on_success",
+        "on_failure",
+        "routes",
+        "timeout",
+        "retry",
+        "cache",
+        "produces",
+        "qc",
+        "disabled",
+        "for_each",
+        "max_parallel",
+        "while",
+        "until",
+        "max_iterations",
     ] {
         expected.insert(format!("key {key}"));
     }
-    for section in
-        ["orchestra", "id", "name", "description", "inputs", "defaults", "models", "agents", "workspace", "limits", "steps", "outputs", "layout"]
-    {
+    for section in [
+        "orchestra",
+        "id",
+        "name",
+        "description",
+        "inputs",
+        "defaults",
+        "models",
+        "agents",
+        "workspace",
+        "limits",
+        "steps",
+        "outputs",
+        "layout",
+    ] {
         expected.insert(format!("section {section}"));
     }
     let missing: Vec<&String> = expected.difference(&used).collect();

@@ -83,12 +83,13 @@ pub fn check(source: Source, context: &Context<'_>) -> Checked {
 pub fn read_source(path: &Path) -> std::io::Result<Result<Source, Report>> {
     let bytes = read_limited(path)?;
     let name = path.display().to_string();
-    Ok(
-        yaml::decode(&name, bytes).map_err(|(source, diagnostic)| Report {
+    Ok(yaml::decode(&name, bytes).map_err(|boxed| {
+        let (source, diagnostic) = *boxed;
+        Report {
             source,
             diagnostics: vec![diagnostic],
-        }),
-    )
+        }
+    }))
 }
 
 /// Reads at most one byte more than a pipeline may be, so that a huge file is refused without

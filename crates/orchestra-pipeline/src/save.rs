@@ -29,13 +29,12 @@ fn style(path: &[&str]) -> Style {
         "outputs",
         "layout",
     ];
-    match path {
-        [] => Style::Block,
-        [section] if BLOCK_SECTIONS.contains(section) || *section == "steps" => Style::Block,
-        ["agents", _] | ["workspace", "tools"] | ["layout", "nodes" | "notes"] => Style::Block,
-        _ if is_step(path) || is_step_list(path) => Style::Block,
-        _ => Style::Auto,
-    }
+    let block = match path {
+        [] | ["agents", _] | ["workspace", "tools"] | ["layout", "nodes" | "notes"] => true,
+        [section] => BLOCK_SECTIONS.contains(section) || *section == "steps",
+        _ => is_step(path) || is_step_list(path),
+    };
+    if block { Style::Block } else { Style::Auto }
 }
 
 /// `steps` at the top, or the `steps` of a step's body.

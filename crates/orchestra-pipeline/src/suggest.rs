@@ -32,11 +32,10 @@ where
         return Some(format!("did you mean `{close}`?"));
     }
     let all: Vec<&str> = candidates.into_iter().collect();
-    match all.len() {
-        0 => None,
-        1..=12 => Some(format!("{what}: {}", quote_list(&all))),
-        _ => None,
-    }
+    // A short list helps; an empty or a long one does not.
+    (1..=12)
+        .contains(&all.len())
+        .then(|| format!("{what}: {}", quote_list(&all)))
 }
 
 /// `a`, `b` and `c` as "`a`, `b`, `c`".

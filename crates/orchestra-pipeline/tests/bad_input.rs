@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::fmt::Write;
+
 use orchestra_pipeline::{Code, MAX_FILE_BYTES, read_source};
 
 /// Reads bytes as a file would be read, then loads and validates them; returns the diagnostics.
@@ -20,14 +22,28 @@ fn diagnose_bytes(bytes: &[u8]) -> Vec<orchestra_pipeline::Diagnostic> {
 /// and not a debug dump.
 fn assert_one(bytes: &[u8], code: Code, line: usize) -> String {
     let diagnostics = diagnose_bytes(bytes);
-    assert_eq!(diagnostics.len(), 1, "one diagnostic expected, got {diagnostics:#?}");
+    assert_eq!(
+        diagnostics.len(),
+        1,
+        "one diagnostic expected, got {diagnostics:#?}"
+    );
     let diagnostic = &diagnostics[0];
-    assert_eq!(diagnostic.code, code, "wrong code; message was: {}", diagnostic.message);
-    let span = diagnostic.span.expect("the diagnostic must have a location");
+    assert_eq!(
+        diagnostic.code, code,
+        "wrong code; message was: {}",
+        diagnostic.message
+    );
+    let span = diagnostic
+        .span
+        .expect("the diagnostic must have a location");
     assert_eq!(span.line, line, "wrong line for: {}", diagnostic.message);
     assert!(span.column >= 1, "columns count from 1");
     for debug_marker in ["{ ", " }", "Some(", "Budget", "Err("] {
-        assert!(!diagnostic.message.contains(debug_marker), "debug output leaked into: {}", diagnostic.message);
+        assert!(
+            !diagnostic.message.contains(debug_marker),
+            "debug output leaked into: {}",
+            diagnostic.message
+        );
     }
     diagnostic.message.clone()
 }
@@ -50,7 +66,10 @@ fn a_binary_file_is_refused_at_its_first_nul_byte() {
 #[test]
 fn invalid_utf8_is_refused_at_the_bad_byte() {
     let message = assert_one(b"orchestra: 1\nid: caf\xe9\n", Code::NotText, 2);
-    assert!(message.contains("0xE9"), "the message names the bad byte: {message}");
+    assert!(
+        message.contains("0xE9"),
+        "the message names the bad byte: {message}"
+    );
 }
 
 #[test]
@@ -59,12 +78,18 @@ fn a_ten_megabyte_file_is_refused_before_it_is_parsed() {
     let bytes = line.repeat(10 * 1024 * 1024 / line.len() + 1).into_bytes();
     assert!(bytes.len() > MAX_FILE_BYTES);
     let message = assert_one(&bytes, Code::FileTooLarge, 1);
-    assert!(message.contains("MiB"), "the message gives the sizes: {message}");
+    assert!(
+        message.contains("MiB"),
+        "the message gives the sizes: {message}"
+    );
 }
 
 #[test]
 fn yaml_nested_two_hundred_levels_deep_is_refused() {
-    let block: String = (0..200).map(|depth| format!("{}k:\n", "  ".repeat(depth))).collect();
+    let mut block = String::new();
+    for depth in 0..200 {
+        let _ = writeln!(block, "{}k:", "  ".repeat(depth));
+    }
     let message = assert_one(block.as_bytes(), Code::YamlLimit, 65);
     assert!(message.contains("nests deeper"), "{message}");
     let flow = format!("a: {}{}\n", "[".repeat(200), "]".repeat(200));
@@ -76,7 +101,7 @@ fn an_alias_bomb_is_refused() {
     let mut bomb = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for (previous, name) in "abcdefgh".chars().zip("bcdefghi".chars()) {
         let aliases = vec![format!("*{previous}"); 9].join(", ");
-        bomb.push_str(&format!("{name}: &{name} [{aliases}]\n"));
+        let _ = writeln!(bomb, "{name}: &{name} [{aliases}]");
     }
     let message = assert_one(bomb.as_bytes(), Code::YamlLimit, 6);
     assert!(message.contains("aliases"), "{message}");
@@ -84,7 +109,11 @@ fn an_alias_bomb_is_refused() {
 
 #[test]
 fn a_duplicate_key_names_the_key() {
-    let message = assert_one(b"orchestra: 1\nid: x\nsteps: []\nid: y\n", Code::DuplicateKey, 4);
+    let message = assert_one(
+        b"orchestra: 1\nid: x\nsteps: []\nid: y\n",
+        Code::DuplicateKey,
+        4,
+    );
     assert!(message.contains("`id`"), "{message}");
 }
 
@@ -106,7 +135,11 @@ fn a_list_where_the_pipeline_map_belongs_is_one_type_error() {
 
 #[test]
 fn a_list_where_a_step_map_belongs_is_one_type_error() {
-    let message = assert_one(b"orchestra: 1\nid: x\nsteps:\n  - [shell, echo]\n", Code::WrongType, 4);
+    let message = assert_one(
+        b"orchestra: 1\nid: x\nsteps:\n  - [shell, echo]\n",
+        Code::WrongType,
+        4,
+    );
     assert!(message.contains("step 1"), "{message}");
 }
 
@@ -119,7 +152,11 @@ fn a_yaml_syntax_error_is_one_diagnostic_at_its_place() {
 
 #[test]
 fn several_documents_in_one_file_are_refused() {
-    let message = assert_one(b"orchestra: 1\nid: a\nsteps: []\n---\norchestra: 1\n", Code::YamlSyntax, 4);
+    let message = assert_one(
+        b"orchestra: 1\nid: a\nsteps: []\n---\norchestra: 1\n",
+        Code::YamlSyntax,
+        4,
+    );
     assert!(message.contains("more than one"), "{message}");
 }
 
@@ -130,11 +167,21 @@ fn a_document_nested_as_deep_as_allowed_is_read_checked_and_saved() {
     for _ in 0..25 {
         schema = format!("{{ type: object, properties: {{ x: {schema} }} }}");
     }
-    let text = format!("orchestra: 1\nid: deep\nsteps:\n  - id: a\n    action: generate\n    prompt: hi\n    output_schema: {schema}\n");
+    let text = format!(
+        "orchestra: 1\nid: deep\nsteps:\n  - id: a\n    action: generate\n    prompt: hi\n    output_schema: {schema}\n"
+    );
     let checked = common::check_text(&text);
-    assert!(checked.report.diagnostics.is_empty(), "{:#?}", checked.report.diagnostics);
+    assert!(
+        checked.report.diagnostics.is_empty(),
+        "{:#?}",
+        checked.report.diagnostics
+    );
     let pipeline = checked.pipeline.expect("the pipeline loads");
     let saved = orchestra_pipeline::save(&pipeline);
     let again = common::check_text(&saved);
-    assert_eq!(again.pipeline, Some(pipeline), "a deep pipeline survives a save and a load");
+    assert_eq!(
+        again.pipeline,
+        Some(pipeline),
+        "a deep pipeline survives a save and a load"
+    );
 }

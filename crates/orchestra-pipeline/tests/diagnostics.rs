@@ -68,63 +68,145 @@ steps:
 
 #[test]
 fn unknown_keys_suggest_the_closest_known_key() {
-    let checked = check_text(&steps("  - id: a\n    action: shell\n    run: [ls]\n    depend_on: [b]\n"));
+    let checked = check_text(&steps(
+        "  - id: a\n    action: shell\n    run: [ls]\n    depend_on: [b]\n",
+    ));
     let diagnostic = &checked.report.diagnostics[0];
-    assert_eq!(diagnostic.help.as_deref(), Some("did you mean `depends_on`?"));
-    assert_eq!(diagnostic.step.as_deref(), Some("a"), "the diagnostic names its step");
-    assert_eq!(diagnostic.pointer, "/steps/0/depend_on", "the pointer finds the key for the studio");
+    assert_eq!(
+        diagnostic.help.as_deref(),
+        Some("did you mean `depends_on`?")
+    );
+    assert_eq!(
+        diagnostic.step.as_deref(),
+        Some("a"),
+        "the diagnostic names its step"
+    );
+    assert_eq!(
+        diagnostic.pointer, "/steps/0/depend_on",
+        "the pointer finds the key for the studio"
+    );
     let top = check_text("orchestra: 1\nid: t\nstep: []\n");
-    let helps: Vec<_> = top.report.diagnostics.iter().filter_map(|d| d.help.clone()).collect();
-    assert!(helps.contains(&"did you mean `steps`?".to_owned()), "{helps:?}");
+    let helps: Vec<_> = top
+        .report
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.help.clone())
+        .collect();
+    assert!(
+        helps.contains(&"did you mean `steps`?".to_owned()),
+        "{helps:?}"
+    );
 }
 
 #[test]
 fn keys_of_another_kind_of_step_are_explained() {
-    let checked = check_text(&steps("  - id: a\n    action: shell\n    run: [ls]\n    max_parallel: 2\n"));
-    let help = checked.report.diagnostics[0].help.clone().unwrap_or_default();
+    let checked = check_text(&steps(
+        "  - id: a\n    action: shell\n    run: [ls]\n    max_parallel: 2\n",
+    ));
+    let help = checked.report.diagnostics[0]
+        .help
+        .clone()
+        .unwrap_or_default();
     assert!(help.contains("for_each"), "{help}");
 }
 
 #[test]
 fn action_parameters_are_checked_against_their_declared_kinds() {
-    assert_diagnostics(&steps("  - id: a\n    action: shell\n"), &["4:5 missing-key"]);
-    assert_diagnostics(&steps("  - id: a\n    action: shell\n    run: { program: ls }\n"), &["6:10 wrong-type"]);
-    assert_diagnostics(&steps("  - id: a\n    action: shell\n    run: []\n"), &["6:10 bad-value"]);
-    assert_diagnostics(&steps("  - id: a\n    action: http\n    url: https://x\n    method: GTE\n"), &["7:13 bad-value"]);
-    assert_diagnostics(&steps("  - id: a\n    action: http\n    url: https://x\n    expect_status: 700\n"), &["7:20 wrong-type"]);
-    assert_diagnostics(&steps("  - id: a\n    action: http\n    url: https://x\n    retries: 9\n"), &["7:14 bad-value"]);
-    assert_diagnostics(&steps("  - id: a\n    action: generate\n    prompt: x\n    temperature: hot\n"), &["7:18 wrong-type"]);
-    assert_diagnostics(&steps("  - id: a\n    action: generate\n    prompt: [x]\n"), &["6:13 wrong-type"]);
-    assert_diagnostics(&steps("  - id: a\n    action: generate\n    prompt: x\n    output_schema: object\n"), &["7:20 wrong-type"]);
+    assert_diagnostics(
+        &steps("  - id: a\n    action: shell\n"),
+        &["4:5 missing-key"],
+    );
+    assert_diagnostics(
+        &steps("  - id: a\n    action: shell\n    run: { program: ls }\n"),
+        &["6:10 wrong-type"],
+    );
+    assert_diagnostics(
+        &steps("  - id: a\n    action: shell\n    run: []\n"),
+        &["6:10 bad-value"],
+    );
+    assert_diagnostics(
+        &steps("  - id: a\n    action: http\n    url: https://x\n    method: GTE\n"),
+        &["7:13 bad-value"],
+    );
+    assert_diagnostics(
+        &steps("  - id: a\n    action: http\n    url: https://x\n    expect_status: 700\n"),
+        &["7:20 wrong-type"],
+    );
+    assert_diagnostics(
+        &steps("  - id: a\n    action: http\n    url: https://x\n    retries: 9\n"),
+        &["7:14 bad-value"],
+    );
+    assert_diagnostics(
+        &steps("  - id: a\n    action: generate\n    prompt: x\n    temperature: hot\n"),
+        &["7:18 wrong-type"],
+    );
+    assert_diagnostics(
+        &steps("  - id: a\n    action: generate\n    prompt: [x]\n"),
+        &["6:13 wrong-type"],
+    );
+    assert_diagnostics(
+        &steps("  - id: a\n    action: generate\n    prompt: x\n    output_schema: object\n"),
+        &["7:20 wrong-type"],
+    );
 }
 
 #[test]
 fn numbers_and_booleans_where_text_belongs_keep_how_they_were_written() {
-    let checked = check_text(&steps("  - id: a\n    action: shell\n    run: [echo, 1.10, 0x1F, yes]\n"));
-    assert!(checked.report.diagnostics.is_empty(), "{:#?}", checked.report.diagnostics);
+    let checked = check_text(&steps(
+        "  - id: a\n    action: shell\n    run: [echo, 1.10, 0x1F, yes]\n",
+    ));
+    assert!(
+        checked.report.diagnostics.is_empty(),
+        "{:#?}",
+        checked.report.diagnostics
+    );
     let pipeline = checked.pipeline.expect("loads");
     let orchestra_pipeline::model::StepBody::Action { params, .. } = &pipeline.steps[0].body else {
         panic!("an action step");
     };
-    assert_eq!(params["run"], serde_json::json!(["echo", "1.10", "0x1F", "yes"]), "argv keeps the written text");
+    assert_eq!(
+        params["run"],
+        serde_json::json!(["echo", "1.10", "0x1F", "yes"]),
+        "argv keeps the written text"
+    );
 }
 
 #[test]
 fn auto_values_are_accepted_for_any_parameter_and_kept_as_written() {
-    let text = steps("  - id: a\n    action: generate\n    prompt: hi\n    model: <AUTO>a cheap model</AUTO>\n    temperature: <AUTO>what suits a summary</AUTO>\n");
+    let text = steps(
+        "  - id: a\n    action: generate\n    prompt: hi\n    model: <AUTO>a cheap model</AUTO>\n    temperature: <AUTO>what suits a summary</AUTO>\n",
+    );
     let checked = check_text(&text);
-    assert!(checked.report.diagnostics.is_empty(), "{:#?}", checked.report.diagnostics);
+    assert!(
+        checked.report.diagnostics.is_empty(),
+        "{:#?}",
+        checked.report.diagnostics
+    );
     let saved = orchestra_pipeline::save(&checked.pipeline.expect("loads"));
-    assert!(saved.contains("model: <AUTO>a cheap model</AUTO>"), "{saved}");
-    assert!(saved.contains("temperature: <AUTO>what suits a summary</AUTO>"), "{saved}");
+    assert!(
+        saved.contains("model: <AUTO>a cheap model</AUTO>"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("temperature: <AUTO>what suits a summary</AUTO>"),
+        "{saved}"
+    );
 }
 
 #[test]
 fn references_to_steps_must_exist_in_the_same_scope() {
-    assert_diagnostics(&steps("  - id: a\n    action: shell\n    run: [ls]\n    on_success: bb\n"), &["7:17 unknown-step"]);
-    assert_diagnostics(&steps("  - id: a\n    action: shell\n    run: [ls]\n    on_failure: nowhere\n"), &["7:17 unknown-step"]);
     assert_diagnostics(
-        &steps("  - id: a\n    action: shell\n    run: [ls]\n    routes:\n      - { when: \"true\", goto: zz, max_loops: 1 }\n"),
+        &steps("  - id: a\n    action: shell\n    run: [ls]\n    on_success: bb\n"),
+        &["7:17 unknown-step"],
+    );
+    assert_diagnostics(
+        &steps("  - id: a\n    action: shell\n    run: [ls]\n    on_failure: nowhere\n"),
+        &["7:17 unknown-step"],
+    );
+    assert_diagnostics(
+        &steps(
+            "  - id: a\n    action: shell\n    run: [ls]\n    routes:\n      - { when: \"true\", goto: zz, max_loops: 1 }\n",
+        ),
         &["8:31 unknown-step"],
     );
     let into_body = steps(
@@ -145,7 +227,10 @@ fn cycles_need_a_bounded_route() {
     assert_diagnostics(&unbounded, &["12:31 cycle"]);
     let bounded = unbounded.replace("goto: draft }", "goto: draft, max_loops: 3 }");
     assert_diagnostics(&bounded, &[]);
-    assert_diagnostics(&steps("  - id: a\n    action: shell\n    run: [ls]\n    depends_on: [a]\n"), &["7:18 cycle"]);
+    assert_diagnostics(
+        &steps("  - id: a\n    action: shell\n    run: [ls]\n    depends_on: [a]\n"),
+        &["7:18 cycle"],
+    );
     let failure_loop = steps(
         "  - id: a\n    action: shell\n    run: [ls]\n  - id: b\n    action: shell\n    run: [ls]\n    depends_on: [a]\n    on_failure: a\n",
     );
@@ -177,12 +262,17 @@ fn templates_are_parsed_and_their_names_checked() {
 #[test]
 fn expressions_are_checked_and_braces_around_them_are_explained() {
     let with = |condition: &str| {
-        steps(&format!("  - id: a\n    action: shell\n    run: [ls]\n    condition: \"{condition}\"\n"))
+        steps(&format!(
+            "  - id: a\n    action: shell\n    run: [ls]\n    condition: \"{condition}\"\n"
+        ))
     };
     assert_diagnostics(&with("run.id != ''"), &[]);
     assert_diagnostics(&with("a.output ==="), &["7:16 template-syntax"]);
     let braces = check_text(&with("{{ inputs.x }}"));
-    assert_eq!(braces.report.diagnostics[0].help.as_deref(), Some("write `inputs.x`"));
+    assert_eq!(
+        braces.report.diagnostics[0].help.as_deref(),
+        Some("write `inputs.x`")
+    );
 }
 
 #[test]
@@ -195,33 +285,60 @@ fn loop_variables_exist_only_in_their_loops() {
         "  - id: again\n    while: iteration < 3 and not poll.output\n    max_iterations: 5\n    steps:\n      - id: poll\n        action: shell\n        run: [echo, \"{{ iteration }}\"]\n",
     );
     assert_diagnostics(&while_loop, &[]);
-    assert_diagnostics(&while_loop.replace("{{ iteration }}", "{{ item }}"), &["10:25 unknown-name"]);
-    let unbounded = steps("  - id: again\n    until: \"true\"\n    steps:\n      - id: poll\n        action: shell\n        run: [ls]\n");
+    assert_diagnostics(
+        &while_loop.replace("{{ iteration }}", "{{ item }}"),
+        &["10:25 unknown-name"],
+    );
+    let unbounded = steps(
+        "  - id: again\n    until: \"true\"\n    steps:\n      - id: poll\n        action: shell\n        run: [ls]\n",
+    );
     assert_diagnostics(&unbounded, &["4:5 missing-key"]);
 }
 
 #[test]
 fn ids_must_be_valid_unique_and_not_reserved() {
-    assert_diagnostics(&steps("  - id: 1st\n    action: shell\n    run: [ls]\n"), &["4:9 bad-id"]);
-    assert_diagnostics(&steps("  - id: inputs\n    action: shell\n    run: [ls]\n"), &["4:9 bad-id"]);
-    assert_diagnostics(&steps("  - action: shell\n    run: [ls]\n"), &["4:5 missing-key"]);
+    assert_diagnostics(
+        &steps("  - id: 1st\n    action: shell\n    run: [ls]\n"),
+        &["4:9 bad-id"],
+    );
+    assert_diagnostics(
+        &steps("  - id: inputs\n    action: shell\n    run: [ls]\n"),
+        &["4:9 bad-id"],
+    );
+    assert_diagnostics(
+        &steps("  - action: shell\n    run: [ls]\n"),
+        &["4:5 missing-key"],
+    );
     assert_diagnostics("orchestra: 1\nid: Not Valid\nsteps: []\n", &["2:5 bad-id"]);
     assert_diagnostics("orchestra: 1\nsteps: []\n", &["1:1 missing-key"]);
 }
 
 #[test]
 fn durations_retries_and_control_keys_are_checked() {
-    let step = |extra: &str| steps(&format!("  - id: a\n    action: shell\n    run: [ls]\n{extra}"));
+    let step = |extra: &str| {
+        steps(&format!(
+            "  - id: a\n    action: shell\n    run: [ls]\n{extra}"
+        ))
+    };
     assert_diagnostics(&step("    timeout: 90s\n"), &[]);
     assert_diagnostics(&step("    timeout: 1.5h\n"), &["7:14 bad-duration"]);
     assert_diagnostics(&step("    retry: 3\n"), &["7:12 wrong-type"]);
     assert_diagnostics(&step("    retry: { delay: 1s }\n"), &["7:12 missing-key"]);
     assert_diagnostics(&step("    retry: { attempts: 0 }\n"), &["7:24 bad-value"]);
     assert_diagnostics(&step("    join: some\n"), &["7:11 bad-value"]);
-    assert_diagnostics(&step("    qc: [not_empty, contains]\n"), &["7:21 wrong-type"]);
+    assert_diagnostics(
+        &step("    qc: [not_empty, contains]\n"),
+        &["7:21 wrong-type"],
+    );
     assert_diagnostics(&step("    qc: [not_emty]\n"), &["7:10 bad-value"]);
-    assert_diagnostics(&step("    qc: [{ json_schema: { type: 3 } }]\n"), &["7:33 bad-schema"]);
-    assert_diagnostics(&step("    produces: [../outside.txt]\n"), &["7:16 path-outside-workspace"]);
+    assert_diagnostics(
+        &step("    qc: [{ json_schema: { type: 3 } }]\n"),
+        &["7:33 bad-schema"],
+    );
+    assert_diagnostics(
+        &step("    produces: [../outside.txt]\n"),
+        &["7:16 path-outside-workspace"],
+    );
     assert_diagnostics(&step("    cwd: /etc\n"), &["7:10 path-outside-workspace"]);
     assert_diagnostics(&step("    disabled: yes\n"), &["7:15 wrong-type"]);
 }
@@ -232,26 +349,42 @@ fn settings_without_effect_are_warnings() {
         "  - id: a\n    action: shell\n    run: [ls]\n    on_false: b\n    join: any\n  - id: b\n    action: shell\n    run: [ls]\n",
     );
     assert_diagnostics(&text, &["7:5 bad-value", "8:5 bad-value"]);
-    assert!(!check_text(&text).report.has_errors(), "settings without effect do not stop a run");
+    assert!(
+        !check_text(&text).report.has_errors(),
+        "settings without effect do not stop a run"
+    );
 }
 
 #[test]
 fn versions_newer_than_this_build_are_refused_and_a_missing_version_is_reported() {
-    assert_diagnostics("orchestra: 2\nid: t\nsteps: []\n", &["1:12 unsupported-version"]);
-    assert_diagnostics("orchestra: 0\nid: t\nsteps: []\n", &["1:12 unsupported-version"]);
+    assert_diagnostics(
+        "orchestra: 2\nid: t\nsteps: []\n",
+        &["1:12 unsupported-version"],
+    );
+    assert_diagnostics(
+        "orchestra: 0\nid: t\nsteps: []\n",
+        &["1:12 unsupported-version"],
+    );
     assert_diagnostics("id: t\nsteps: []\n", &["1:1 missing-version"]);
     assert_diagnostics("orchestra: one\nid: t\nsteps: []\n", &["1:12 wrong-type"]);
 }
 
 #[test]
 fn models_tools_and_agents_are_looked_up() {
-    let step = |extra: &str| steps(&format!("  - id: a\n    action: generate\n    prompt: hi\n{extra}"));
+    let step = |extra: &str| {
+        steps(&format!(
+            "  - id: a\n    action: generate\n    prompt: hi\n{extra}"
+        ))
+    };
     assert_diagnostics(&step("    model: openai:gpt-4.1\n"), &[]);
     assert_diagnostics(&step("    model: smart\n"), &[]);
     assert_diagnostics(&step("    model: auto\n"), &[]);
     assert_diagnostics(&step("    model: \"openai: gpt\"\n"), &["7:12 bad-model"]);
     assert_diagnostics(&step("    model: brainy\n"), &["7:12 unknown-model-alias"]);
-    assert_diagnostics(&step("    tools: [read_file, git_dif]\n"), &["7:24 unknown-tool"]);
+    assert_diagnostics(
+        &step("    tools: [read_file, git_dif]\n"),
+        &["7:24 unknown-tool"],
+    );
     assert_diagnostics(&step("    agent: nobody\n"), &["7:12 unknown-agent"]);
     let with_agent = format!(
         "{HEAD}agents:\n  helper: {{ model: cheap, tools: [read_file] }}\nsteps:\n  - id: a\n    action: generate\n    prompt: hi\n    agent: helper\n"
@@ -263,10 +396,19 @@ fn models_tools_and_agents_are_looked_up() {
 fn input_defaults_and_choices_must_match_their_type() {
     let input = |spec: &str| format!("{HEAD}inputs:\n  x: {spec}\nsteps: []\n");
     assert_diagnostics(&input("{ type: integer, default: 3 }"), &[]);
-    assert_diagnostics(&input("{ type: integer, default: three }"), &["4:32 bad-value"]);
-    assert_diagnostics(&input("{ type: string, choices: [a, b], default: c }"), &["4:48 bad-value"]);
+    assert_diagnostics(
+        &input("{ type: integer, default: three }"),
+        &["4:32 bad-value"],
+    );
+    assert_diagnostics(
+        &input("{ type: string, choices: [a, b], default: c }"),
+        &["4:48 bad-value"],
+    );
     assert_diagnostics(&input("{ type: strng }"), &["4:14 bad-value"]);
-    assert_diagnostics(&format!("{HEAD}inputs:\n  my-input: {{ type: string }}\nsteps: []\n"), &["4:3 bad-id"]);
+    assert_diagnostics(
+        &format!("{HEAD}inputs:\n  my-input: {{ type: string }}\nsteps: []\n"),
+        &["4:3 bad-id"],
+    );
 }
 
 #[test]
@@ -274,6 +416,12 @@ fn stale_layout_entries_are_warnings() {
     let text = format!("{HEAD}steps: []\nlayout:\n  nodes:\n    gone: {{ x: 1, y: 2 }}\n");
     assert_diagnostics(&text, &["6:5 stale-layout"]);
     let checked = check_text(&text);
-    assert!(!checked.report.has_errors(), "a stale layout entry does not stop the pipeline");
-    assert_diagnostics(&format!("{HEAD}steps: []\nlayout:\n  gone: {{ x: 1, y: 2 }}\n"), &["5:3 unknown-key"]);
+    assert!(
+        !checked.report.has_errors(),
+        "a stale layout entry does not stop the pipeline"
+    );
+    assert_diagnostics(
+        &format!("{HEAD}steps: []\nlayout:\n  gone: {{ x: 1, y: 2 }}\n"),
+        &["5:3 unknown-key"],
+    );
 }

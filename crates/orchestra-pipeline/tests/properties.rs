@@ -4,25 +4,63 @@
 mod common;
 
 use indexmap::IndexMap;
-use orchestra_pipeline::model::{Control, Input, InputType, Pipeline, Step, StepBody};
+use orchestra_pipeline::model::{
+    Control, Defaults, Input, InputType, Layout, Limits, Models, Pipeline, Step, StepBody,
+    Workspace,
+};
 use proptest::prelude::*;
 use serde_json::Value;
 
 /// Characters that YAML treats specially, mixed with ordinary text and some non-ASCII.
 fn tricky_string() -> impl Strategy<Value = String> {
     let pieces = prop_oneof![
-        Just(":".to_owned()), Just(": ".to_owned()), Just("#".to_owned()), Just(" #".to_owned()),
-        Just("-".to_owned()), Just("- ".to_owned()), Just("{{ x }}".to_owned()), Just("{".to_owned()),
-        Just("}".to_owned()), Just("[".to_owned()), Just("]".to_owned()), Just(",".to_owned()),
-        Just("\"".to_owned()), Just("'".to_owned()), Just("\\".to_owned()), Just("\n".to_owned()),
-        Just("\n\n".to_owned()), Just("\t".to_owned()), Just(" ".to_owned()), Just("  ".to_owned()),
-        Just("|".to_owned()), Just(">".to_owned()), Just("!".to_owned()), Just("&a".to_owned()),
-        Just("*a".to_owned()), Just("%".to_owned()), Just("@".to_owned()), Just("`".to_owned()),
-        Just("?".to_owned()), Just("~".to_owned()), Just("null".to_owned()), Just("yes".to_owned()),
-        Just("true".to_owned()), Just("1.0".to_owned()), Just("0x1F".to_owned()), Just("1e3".to_owned()),
-        Just("---".to_owned()), Just("...".to_owned()), Just("\r".to_owned()), Just("é".to_owned()),
-        Just("日本".to_owned()), Just("🙂".to_owned()), Just("\u{85}".to_owned()), Just("\u{2028}".to_owned()),
-        Just("\u{feff}".to_owned()), Just("\0".to_owned()), Just("<AUTO>".to_owned()),
+        Just(":".to_owned()),
+        Just(": ".to_owned()),
+        Just("#".to_owned()),
+        Just(" #".to_owned()),
+        Just("-".to_owned()),
+        Just("- ".to_owned()),
+        Just("{{ x }}".to_owned()),
+        Just("{".to_owned()),
+        Just("}".to_owned()),
+        Just("[".to_owned()),
+        Just("]".to_owned()),
+        Just(",".to_owned()),
+        Just("\"".to_owned()),
+        Just("'".to_owned()),
+        Just("\\".to_owned()),
+        Just("\n".to_owned()),
+        Just("\n\n".to_owned()),
+        Just("\t".to_owned()),
+        Just(" ".to_owned()),
+        Just("  ".to_owned()),
+        Just("|".to_owned()),
+        Just(">".to_owned()),
+        Just("!".to_owned()),
+        Just("&a".to_owned()),
+        Just("*a".to_owned()),
+        Just("%".to_owned()),
+        Just("@".to_owned()),
+        Just("`".to_owned()),
+        Just("?".to_owned()),
+        Just("~".to_owned()),
+        Just("null".to_owned()),
+        Just("yes".to_owned()),
+        Just("true".to_owned()),
+        Just("1.0".to_owned()),
+        Just("0x1F".to_owned()),
+        Just("1e3".to_owned()),
+        Just("---".to_owned()),
+        Just("...".to_owned()),
+        Just("\r".to_owned()),
+        Just("é".to_owned()),
+        Just("日本".to_owned()),
+        Just("🙂".to_owned()),
+        Just("\u{85}".to_owned()),
+        Just("\u{2028}".to_owned()),
+        Just("\u{feff}".to_owned()),
+        Just("\0".to_owned()),
+        Just("<AUTO>".to_owned()),
         "[a-z]{1,6}",
     ];
     prop::collection::vec(pieces, 0..8).prop_map(|parts| parts.concat())
@@ -35,7 +73,9 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         (-1e12f64..1e12).prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         tricky_string().prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 32, 5, |inner| {
@@ -55,7 +95,12 @@ fn pipeline_with(text: &str, body: Value) -> Pipeline {
     let mut inputs = IndexMap::new();
     inputs.insert(
         "topic".to_owned(),
-        Input { kind: InputType::String, default: Some(Value::from(text)), description: Some(text.to_owned()), choices: Vec::new() },
+        Input {
+            kind: InputType::String,
+            default: Some(Value::from(text)),
+            description: Some(text.to_owned()),
+            choices: Vec::new(),
+        },
     );
     let mut outputs = IndexMap::new();
     outputs.insert("text".to_owned(), text.to_owned());
@@ -65,20 +110,23 @@ fn pipeline_with(text: &str, body: Value) -> Pipeline {
         name: Some(text.to_owned()),
         description: Some(text.to_owned()),
         inputs,
-        defaults: Default::default(),
-        models: Default::default(),
+        defaults: Defaults::default(),
+        models: Models::default(),
         agents: IndexMap::new(),
-        workspace: Default::default(),
-        limits: Default::default(),
+        workspace: Workspace::default(),
+        limits: Limits::default(),
         steps: vec![Step {
             id: "call".to_owned(),
             name: Some(text.to_owned()),
             description: None,
-            body: StepBody::Action { action: "http".to_owned(), params },
+            body: StepBody::Action {
+                action: "http".to_owned(),
+                params,
+            },
             control: Control::default(),
         }],
         outputs,
-        layout: Default::default(),
+        layout: Layout::default(),
     }
 }
 
@@ -139,7 +187,13 @@ fn examples() -> &'static Vec<String> {
             .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
             .collect();
         files.sort();
-        assert!(files.len() >= 7, "expected the seven example pipelines, found {files:?}");
-        files.iter().map(|path| std::fs::read_to_string(path).expect("read an example")).collect()
+        assert!(
+            files.len() >= 7,
+            "expected the seven example pipelines, found {files:?}"
+        );
+        files
+            .iter()
+            .map(|path| std::fs::read_to_string(path).expect("read an example"))
+            .collect()
     })
 }

@@ -44,14 +44,28 @@ pub fn markdown() -> String {
          parameter may be `<AUTO>instruction</AUTO>`, for the orchestrator model to choose.\n",
     );
     for spec in ACTIONS {
-        let _ = write!(out, "\n## `{}`\n\n{}\n\n| parameter | kind | required | what it does |\n|---|---|---|---|\n", spec.name, spec.summary);
+        let _ = write!(
+            out,
+            "\n## `{}`\n\n{}\n\n| parameter | kind | required | what it does |\n|---|---|---|---|\n",
+            spec.name, spec.summary
+        );
         for param in spec.params {
             let kind = serde_json::to_value(param.kind)
                 .ok()
-                .and_then(|value| value.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+                .and_then(|value| {
+                    value
+                        .get("type")
+                        .and_then(|t| t.as_str())
+                        .map(str::to_owned)
+                })
                 .unwrap_or_default();
             let required = if param.required { "yes" } else { "" };
-            let _ = writeln!(out, "| `{}` | {kind} | {required} | {} |", param.name, param.summary.replace('|', "\\|"));
+            let _ = writeln!(
+                out,
+                "| `{}` | {kind} | {required} | {} |",
+                param.name,
+                param.summary.replace('|', "\\|")
+            );
         }
         let _ = write!(out, "\n```yaml\n{}```\n", spec.example);
     }

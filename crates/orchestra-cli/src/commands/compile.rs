@@ -1,7 +1,7 @@
 //! `orchestra compile FILE`
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use orchestra_engine::{Graph, Plan, PlannedStep, Work};
 use orchestra_pipeline::model::EdgeKind;
@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::Outcome;
 use crate::render;
 
-pub fn run(file: &Path, json: bool, global_dir: Option<PathBuf>) -> Outcome {
+pub fn run(file: &Path, json: bool, global_dir: Option<&Path>) -> Outcome {
     let checked = match super::check(file, global_dir) {
         Ok(checked) => checked,
         Err(unusable) => return unusable,

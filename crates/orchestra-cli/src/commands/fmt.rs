@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use crate::Outcome;
 use crate::render;
 
-pub fn run(files: &[PathBuf], check: bool, global_dir: Option<PathBuf>) -> Outcome {
+pub fn run(files: &[PathBuf], check: bool, global_dir: Option<&Path>) -> Outcome {
     let mut outcome = Outcome::Clean;
     for path in files {
-        let result = format_file(path, check, global_dir.clone());
+        let result = format_file(path, check, global_dir);
         if result != Outcome::Clean && outcome != Outcome::Unusable {
             outcome = result;
         }
@@ -16,7 +16,7 @@ pub fn run(files: &[PathBuf], check: bool, global_dir: Option<PathBuf>) -> Outco
     outcome
 }
 
-fn format_file(path: &Path, check: bool, global_dir: Option<PathBuf>) -> Outcome {
+fn format_file(path: &Path, check: bool, global_dir: Option<&Path>) -> Outcome {
     let checked = match super::check(path, global_dir) {
         Ok(checked) => checked,
         Err(unusable) => return unusable,

@@ -14,8 +14,13 @@ use crate::Outcome;
 
 /// Loads and validates a file with the engine's actions, or says on standard error why the file
 /// cannot be read.
-fn check(path: &Path, global_dir: Option<std::path::PathBuf>) -> Result<Checked, Outcome> {
-    orchestra_pipeline::check_file(path, &orchestra_engine::CATALOG, global_dir).map_err(|error| {
+fn check(path: &Path, global_dir: Option<&Path>) -> Result<Checked, Outcome> {
+    orchestra_pipeline::check_file(
+        path,
+        &orchestra_engine::CATALOG,
+        global_dir.map(Path::to_path_buf),
+    )
+    .map_err(|error| {
         let reason = match error.kind() {
             std::io::ErrorKind::NotFound => "no such file".to_owned(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),

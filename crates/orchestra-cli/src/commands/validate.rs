@@ -1,6 +1,6 @@
 //! `orchestra validate FILE…`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use orchestra_pipeline::Severity;
 use serde_json::json;
@@ -12,13 +12,13 @@ pub fn run(
     files: &[PathBuf],
     json: bool,
     deny_warnings: bool,
-    global_dir: Option<PathBuf>,
+    global_dir: Option<&Path>,
 ) -> Outcome {
     let mut outcome = Outcome::Clean;
     let mut reports = Vec::new();
     let (mut errors, mut warnings) = (0, 0);
     for path in files {
-        let checked = match super::check(path, global_dir.clone()) {
+        let checked = match super::check(path, global_dir) {
             Ok(checked) => checked,
             Err(unusable) => {
                 outcome = unusable;

@@ -38,7 +38,7 @@ pub fn load(source: &Source, catalog: &Catalog) -> Loaded {
             return Loaded {
                 pipeline: None,
                 tree: None,
-                diagnostics: vec![diagnostic],
+                diagnostics: vec![*diagnostic],
             };
         }
     };

@@ -65,38 +65,41 @@ pub(super) fn read(reader: &mut Reader<'_>, tree: &Node, catalog: &Catalog) -> O
     let fields = reader.fields(tree, "", "a pipeline file", false)?;
     reader.unknown_keys(&fields, PIPELINE_KEYS, "a pipeline");
 
-    let id = match fields.get("id") {
-        Some(node) => reader.text(node, "/id", "`id`").inspect(|id| {
-            if !is_pipeline_id(id) {
-                reader.report(
-                    Diagnostic::error(Code::BadId, "/id", format!("`{id}` is not a valid pipeline id"))
-                        .at(node.span)
-                        .with_help(
-                            "pipeline ids use lowercase letters, digits, `-` and `_`, such as `pr-review`",
-                        ),
-                );
-            }
-        }),
-        None => {
-            let stem = Path::new(reader.source.name())
-                .file_stem()
-                .map(|stem| stem.to_string_lossy().to_lowercase())
-                .unwrap_or_else(|| "my-pipeline".to_owned());
-            reader.missing(&fields, "id", "a pipeline", Some(format!("add `id: {stem}`")));
-            None
-        }
-    };
-    let steps = match fields.get("steps") {
-        Some(node) => step::read_steps(reader, node, "/steps", catalog),
-        None => {
-            reader.missing(
-                &fields,
-                "steps",
-                "a pipeline",
-                Some("add a list of `steps`".to_owned()),
+    let id = if let Some(node) = fields.get("id") {
+        reader.text(node, "/id", "`id`").inspect(|id| {
+        if !is_pipeline_id(id) {
+            reader.report(
+                Diagnostic::error(Code::BadId, "/id", format!("`{id}` is not a valid pipeline id"))
+                    .at(node.span)
+                    .with_help(
+                        "pipeline ids use lowercase letters, digits, `-` and `_`, such as `pr-review`",
+                    ),
             );
-            Vec::new()
         }
+    })
+    } else {
+        let stem = Path::new(reader.source.name()).file_stem().map_or_else(
+            || "my-pipeline".to_owned(),
+            |stem| stem.to_string_lossy().to_lowercase(),
+        );
+        reader.missing(
+            &fields,
+            "id",
+            "a pipeline",
+            Some(format!("add `id: {stem}`")),
+        );
+        None
+    };
+    let steps = if let Some(node) = fields.get("steps") {
+        step::read_steps(reader, node, "/steps", catalog)
+    } else {
+        reader.missing(
+            &fields,
+            "steps",
+            "a pipeline",
+            Some("add a list of `steps`".to_owned()),
+        );
+        Vec::new()
     };
     Some(Pipeline {
         version: FORMAT_VERSION,
@@ -401,7 +404,7 @@ fn read_layout(reader: &mut Reader<'_>, node: &Node) -> Layout {
         return Layout::default();
     };
     for (name, key, _) in &fields.entries {
-        if !LAYOUT_KEYS.contains(&name.as_str()) {
+        if !LAYOUT_KEYS.contains(&name.as_ref()) {
             // The first draft of the format put node positions directly under `layout:`.
             reader.report(
                 Diagnostic::error(
@@ -462,12 +465,11 @@ fn read_layout(reader: &mut Reader<'_>, node: &Node) -> Layout {
                     };
                     let width = size(reader, "width");
                     let height = size(reader, "height");
-                    let text = match note_fields.get("text") {
-                        Some(_) => reader.opt_text(&note_fields, "text").unwrap_or_default(),
-                        None => {
-                            reader.missing(&note_fields, "text", &what, None);
-                            String::new()
-                        }
+                    let text = if note_fields.get("text").is_some() {
+                        reader.opt_text(&note_fields, "text").unwrap_or_default()
+                    } else {
+                        reader.missing(&note_fields, "text", &what, None);
+                        String::new()
                     };
                     layout.notes.push(Note {
                         x,
@@ -486,11 +488,12 @@ fn read_layout(reader: &mut Reader<'_>, node: &Node) -> Layout {
 }
 
 fn read_position(reader: &mut Reader<'_>, fields: &Fields<'_>, what: &str) -> (f64, f64) {
-    let mut coordinate = |key: &str| match fields.get(key) {
-        Some(node) => reader
-            .number(node, &fields.child(key), &named(key), (f64::MIN, f64::MAX))
-            .unwrap_or(0.0),
-        None => {
+    let mut coordinate = |key: &str| {
+        if let Some(node) = fields.get(key) {
+            reader
+                .number(node, &fields.child(key), &named(key), (f64::MIN, f64::MAX))
+                .unwrap_or(0.0)
+        } else {
             reader.missing(fields, key, what, None);
             0.0
         }

@@ -1,5 +1,7 @@
 //! Reading values out of the YAML tree, one key at a time, reporting every problem found.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -20,7 +22,7 @@ pub(super) struct Reader<'s> {
 pub(super) struct Fields<'n> {
     pub(super) pointer: String,
     pub(super) span: Span,
-    pub(super) entries: Vec<(String, &'n Node, &'n Node)>,
+    pub(super) entries: Vec<(Cow<'n, str>, &'n Node, &'n Node)>,
 }
 
 impl<'n> Fields<'n> {
@@ -93,7 +95,10 @@ impl<'s> Reader<'s> {
         pointer: &str,
         what: &str,
         null_is_empty: bool,
-    ) -> Option<Fields<'n>> {
+    ) -> Option<Fields<'n>>
+    where
+        's: 'n,
+    {
         let entries = match &node.value {
             NodeValue::Map(entries) => entries,
             NodeValue::Null if null_is_empty => {
@@ -115,7 +120,7 @@ impl<'s> Reader<'s> {
         };
         for (key, value) in entries {
             match key.scalar_text(self.source) {
-                Some(name) => fields.entries.push((name.into_owned(), key, value)),
+                Some(name) => fields.entries.push((name, key, value)),
                 None => self.error(
                     Code::WrongType,
                     key,
@@ -130,7 +135,7 @@ impl<'s> Reader<'s> {
     /// Reports every key of `fields` that is not in `known`, suggesting the closest known key.
     pub(super) fn unknown_keys(&mut self, fields: &Fields<'_>, known: &[&str], what: &str) {
         for (name, key, _) in &fields.entries {
-            if !known.contains(&name.as_str()) {
+            if !known.contains(&name.as_ref()) {
                 let help = help_for(name, known.iter().copied(), &format!("{what} takes"));
                 self.report(
                     Diagnostic::error(
@@ -322,22 +327,35 @@ impl<'s> Reader<'s> {
     /// write one dependency.
     pub(super) fn text_list(&mut self, node: &Node, pointer: &str, what: &str) -> Vec<String> {
         match &node.value {
-            NodeValue::Seq(items) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(at, item)| {
-                    let item_what = format!("item {} of {what}", at + 1);
-                    self.text(item, &push_pointer(pointer, &at.to_string()), &item_what)
-                })
-                .collect(),
+            NodeValue::Seq(items) => {
+                let mut list = Vec::with_capacity(items.len());
+                for (at, item) in items.iter().enumerate() {
+                    // The pointer and the description are only needed to report a problem, and
+                    // lists can be long (a join over thousands of steps), so they are made then.
+                    match item.scalar_text(self.source) {
+                        Some(text) => list.push(text.into_owned()),
+                        None => {
+                            let item_what = format!("item {} of {what}", at + 1);
+                            self.wrong_type(
+                                item,
+                                &push_pointer(pointer, &at.to_string()),
+                                &item_what,
+                                "text",
+                            );
+                        }
+                    }
+                }
+                list
+            }
             NodeValue::Null => Vec::new(),
-            _ => match node.scalar_text(self.source) {
-                Some(text) => vec![text.into_owned()],
-                None => {
+            _ => {
+                if let Some(text) = node.scalar_text(self.source) {
+                    vec![text.into_owned()]
+                } else {
                     self.wrong_type(node, pointer, what, "a list of text");
                     Vec::new()
                 }
-            },
+            }
         }
     }
 
@@ -377,7 +395,14 @@ impl<'s> Reader<'s> {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(at, item)| self.json(item, &push_pointer(pointer, &at.to_string())))
+                    .map(|(at, item)| match &item.value {
+                        // Only a map can hold a problem (a key that is not text), so only a
+                        // collection needs its pointer.
+                        NodeValue::Seq(_) | NodeValue::Map(_) => {
+                            self.json(item, &push_pointer(pointer, &at.to_string()))
+                        }
+                        _ => self.json(item, pointer),
+                    })
                     .collect(),
             ),
             NodeValue::Map(_) => {

@@ -48,19 +48,12 @@ pub(super) fn read_steps(
         }
         return Vec::new();
     };
-    items
-        .iter()
-        .enumerate()
-        .filter_map(|(at, item)| {
-            read_step(
-                reader,
-                item,
-                &push_pointer(pointer, &at.to_string()),
-                at,
-                catalog,
-            )
-        })
-        .collect()
+    let mut steps = Vec::with_capacity(items.len());
+    for (at, item) in items.iter().enumerate() {
+        let item_pointer = push_pointer(pointer, &at.to_string());
+        steps.extend(read_step(reader, item, &item_pointer, at, catalog));
+    }
+    steps
 }
 
 fn read_step(
@@ -170,10 +163,10 @@ fn reader_unknown_step_keys(
     what: &str,
 ) {
     for (name, key, _) in &fields.entries {
-        if known.contains(&name.as_str()) {
+        if known.contains(&name.as_ref()) {
             continue;
         }
-        let help = if FOR_EACH_KEYS.contains(&name.as_str()) || LOOP_KEYS.contains(&name.as_str()) {
+        let help = if FOR_EACH_KEYS.contains(&name.as_ref()) || LOOP_KEYS.contains(&name.as_ref()) {
             Some(format!(
                 "`{name}` belongs to `for_each`, `while` and `until` steps"
             ))
@@ -386,12 +379,11 @@ fn read_status_codes(
             NodeValue::Number(number) => number.as_u64(),
             _ => None,
         };
-        match code {
-            Some(code @ 100..=599) => Some(Value::from(code)),
-            _ => {
-                reader.wrong_type(node, pointer, what, "an HTTP status code from 100 to 599");
-                None
-            }
+        if let Some(code @ 100..=599) = code {
+            Some(Value::from(code))
+        } else {
+            reader.wrong_type(node, pointer, what, "an HTTP status code from 100 to 599");
+            None
         }
     };
     match node.as_seq() {
@@ -476,17 +468,16 @@ fn read_body(
     what: &str,
     catalog: &Catalog,
 ) -> Vec<Step> {
-    match fields.get("steps") {
-        Some(node) => read_steps(reader, node, &fields.child("steps"), catalog),
-        None => {
-            reader.missing(
-                fields,
-                "steps",
-                what,
-                Some("add the `steps` of its body".to_owned()),
-            );
-            Vec::new()
-        }
+    if let Some(node) = fields.get("steps") {
+        read_steps(reader, node, &fields.child("steps"), catalog)
+    } else {
+        reader.missing(
+            fields,
+            "steps",
+            what,
+            Some("add the `steps` of its body".to_owned()),
+        );
+        Vec::new()
     }
 }
 
@@ -614,12 +605,11 @@ fn read_qc(reader: &mut Reader<'_>, node: &Node, pointer: &str) -> Vec<QcCheck> 
             NodeValue::String(word) => (word.clone(), None, item),
             NodeValue::Map(entries) if entries.len() == 1 => {
                 let (key, value) = &entries[0];
-                match key.as_str() {
-                    Some(name) => (name.to_owned(), Some(value), key),
-                    None => {
-                        reader.wrong_type(key, &item_pointer, "the name of a check", "text");
-                        continue;
-                    }
+                if let Some(name) = key.as_str() {
+                    (name.to_owned(), Some(value), key)
+                } else {
+                    reader.wrong_type(key, &item_pointer, "the name of a check", "text");
+                    continue;
                 }
             }
             _ => {

@@ -1,7 +1,7 @@
 //! Durations as pipelines write them: `500ms`, `30s`, `10m`, `1h30m`, `2d`.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write};
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Serialize, Serializer};
@@ -85,7 +85,7 @@ impl Duration {
         let mut rest = millis;
         for &(name, factor) in UNITS.iter().rev() {
             if rest >= factor {
-                text.push_str(&format!("{}{name}", rest / factor));
+                let _ = write!(text, "{}{name}", rest / factor);
                 rest %= factor;
             }
         }

@@ -15,8 +15,8 @@ pub use pipeline::{
     Selection, Tool, Workspace,
 };
 pub use step::{
-    Backoff, Control, EdgeKind, Join, LoopCondition, OnFailure, QcCheck, Reference, Retry, Route,
-    Step, StepBody,
+    Backoff, Control, EdgeKind, Join, LoopCondition, OnFailure, QcCheck, Reference, ReferenceField,
+    Retry, Route, Step, StepBody,
 };
 
 /// The format version this build writes, and the newest it reads.

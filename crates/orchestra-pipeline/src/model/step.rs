@@ -453,18 +453,46 @@ pub struct Reference<'a> {
     pub kind: EdgeKind,
     /// The id mentioned.
     pub target: &'a str,
-    /// Where it is written, as a pointer relative to the step (`depends_on/1`, `routes/0/goto`).
-    pub field: String,
+    /// Where it is written in the step.
+    pub field: ReferenceField,
     /// For a route, how often it may be taken.
     pub max_loops: Option<u32>,
     /// For a route, its condition.
     pub when: Option<&'a str>,
 }
 
+/// The key of a step that holds a reference to another step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReferenceField {
+    /// An item of `depends_on`.
+    DependsOn(usize),
+    /// `on_false`.
+    OnFalse,
+    /// `on_success`.
+    OnSuccess,
+    /// `on_failure`.
+    OnFailure,
+    /// The `goto` of a route.
+    RouteGoto(usize),
+}
+
+impl ReferenceField {
+    /// The field as a JSON pointer relative to the step, such as `depends_on/1`.
+    pub fn pointer(self) -> String {
+        match self {
+            Self::DependsOn(at) => format!("depends_on/{at}"),
+            Self::OnFalse => "on_false".to_owned(),
+            Self::OnSuccess => "on_success".to_owned(),
+            Self::OnFailure => "on_failure".to_owned(),
+            Self::RouteGoto(at) => format!("routes/{at}/goto"),
+        }
+    }
+}
+
 impl Control {
     /// Every mention of another step: dependencies first, then the routing keys.
     pub fn references(&self) -> Vec<Reference<'_>> {
-        fn plain(kind: EdgeKind, target: &str, field: String) -> Reference<'_> {
+        fn plain(kind: EdgeKind, target: &str, field: ReferenceField) -> Reference<'_> {
             Reference {
                 kind,
                 target,
@@ -477,22 +505,22 @@ impl Control {
             .depends_on
             .iter()
             .enumerate()
-            .map(|(at, target)| plain(EdgeKind::Data, target, format!("depends_on/{at}")))
+            .map(|(at, target)| plain(EdgeKind::Data, target, ReferenceField::DependsOn(at)))
             .collect();
         if let Some(target) = &self.on_false {
-            references.push(plain(EdgeKind::False, target, "on_false".to_owned()));
+            references.push(plain(EdgeKind::False, target, ReferenceField::OnFalse));
         }
         if let Some(target) = &self.on_success {
-            references.push(plain(EdgeKind::Success, target, "on_success".to_owned()));
+            references.push(plain(EdgeKind::Success, target, ReferenceField::OnSuccess));
         }
         if let Some(OnFailure::Goto(target)) = &self.on_failure {
-            references.push(plain(EdgeKind::Failure, target, "on_failure".to_owned()));
+            references.push(plain(EdgeKind::Failure, target, ReferenceField::OnFailure));
         }
         for (at, route) in self.routes.iter().enumerate() {
             references.push(Reference {
                 kind: EdgeKind::Route,
                 target: &route.goto,
-                field: format!("routes/{at}/goto"),
+                field: ReferenceField::RouteGoto(at),
                 max_loops: route.max_loops,
                 when: Some(&route.when),
             });

@@ -7,14 +7,14 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::{At, Validator};
 use crate::diagnostic::Code;
-use crate::model::EdgeKind;
+use crate::model::{EdgeKind, ReferenceField};
 use crate::suggest::help_for;
 
 /// The edges among the steps of each scope, every route included, for asking whether one step
 /// can run before another.
 pub(super) struct Reachability {
     /// For each step (by index entry), the steps with an edge into it.
-    predecessors: HashMap<usize, Vec<usize>>,
+    predecessors: Vec<Vec<usize>>,
 }
 
 impl Reachability {
@@ -22,15 +22,13 @@ impl Reachability {
     /// from one to the other. A search backwards from `to`, which is short in practice because a
     /// template almost always reads a direct dependency, checked first.
     pub(super) fn reaches(&self, from: usize, to: usize) -> bool {
-        let predecessors =
-            |entry: usize| self.predecessors.get(&entry).map_or(&[][..], Vec::as_slice);
-        if predecessors(to).contains(&from) {
+        if self.predecessors[to].contains(&from) {
             return true;
         }
         let mut seen = HashSet::from([to]);
         let mut stack = vec![to];
         while let Some(entry) = stack.pop() {
-            for &before in predecessors(entry) {
+            for &before in &self.predecessors[entry] {
                 if before == from {
                     return true;
                 }
@@ -43,22 +41,23 @@ impl Reachability {
     }
 }
 
+/// An edge that can close an unbounded cycle: from, to, and the step and field that declare it.
+type CycleEdge = (usize, usize, usize, ReferenceField);
+
 impl Validator<'_> {
     /// Checks that every step a step names exists in its scope, and that steps do not wait on
     /// each other in a loop without a `max_loops` bound. Returns the graph for later checks.
     pub(super) fn references_and_cycles(&mut self) -> Reachability {
         let index = self.index;
         let mut reachability = Reachability {
-            predecessors: HashMap::new(),
+            predecessors: vec![Vec::new(); index.entries.len()],
         };
-        // Edges that can form an unbounded cycle, per scope: (from, to, the reference's pointer).
-        let mut bounded_out: HashMap<usize, Vec<(usize, usize, String)>> = HashMap::new();
-
+        let mut unbounded: HashMap<usize, Vec<CycleEdge>> = HashMap::new();
         for (entry_index, entry) in index.entries.iter().enumerate() {
             let step = entry.step;
             for reference in step.control.references() {
-                let pointer = format!("{}/{}", entry.pointer, reference.field);
-                let Some(target) = self.resolve(entry_index, reference.target, &pointer) else {
+                let Some(target) = self.resolve(entry_index, reference.target, reference.field)
+                else {
                     continue;
                 };
                 let (from, to) = if reference.kind == EdgeKind::Data {
@@ -66,11 +65,12 @@ impl Validator<'_> {
                 } else {
                     (entry_index, target)
                 };
-                reachability.predecessors.entry(to).or_default().push(from);
+                reachability.predecessors[to].push(from);
                 if reference.kind == EdgeKind::Route && reference.max_loops.is_some() {
                     continue;
                 }
                 if reference.kind == EdgeKind::Data && target == entry_index {
+                    let pointer = format!("{}/{}", entry.pointer, reference.field.pointer());
                     self.error(
                         Code::Cycle,
                         &At::Value(&pointer),
@@ -80,24 +80,32 @@ impl Validator<'_> {
                     );
                     continue;
                 }
-                bounded_out
-                    .entry(entry.scope)
-                    .or_default()
-                    .push((from, to, pointer));
+                unbounded.entry(entry.scope).or_default().push((
+                    from,
+                    to,
+                    entry_index,
+                    reference.field,
+                ));
             }
         }
-        for edges in bounded_out.values() {
+        for edges in unbounded.values() {
             self.cycles(edges);
         }
         reachability
     }
 
-    /// Resolves a step id named by step `from`, reporting one that does not exist or lives in
-    /// another scope.
-    fn resolve(&mut self, from: usize, id: &str, pointer: &str) -> Option<usize> {
+    /// Resolves a step id named by step `from` in `field`, reporting one that does not exist or
+    /// lives in another scope.
+    fn resolve(&mut self, from: usize, id: &str, field: ReferenceField) -> Option<usize> {
         let index = self.index;
         let entry = &index.entries[from];
         let scope = entry.scope;
+        if let Some(target) = index.get(id)
+            && index.entries[target].scope == scope
+        {
+            return Some(target);
+        }
+        let pointer = format!("{}/{}", entry.pointer, field.pointer());
         let Some(target) = index.get(id) else {
             let siblings = index.scopes[scope]
                 .members
@@ -108,16 +116,13 @@ impl Validator<'_> {
                 help_for(id, siblings.clone(), "steps here").or_else(|| help_for(id, all, "steps"));
             self.error(
                 Code::UnknownStep,
-                &At::Value(pointer),
+                &At::Value(&pointer),
                 Some(&entry.step.id),
                 format!("no step has the id `{id}`"),
                 help,
             );
             return None;
         };
-        if index.entries[target].scope == scope {
-            return Some(target);
-        }
         let container = |scope: usize| {
             index.scopes[scope]
                 .container
@@ -140,7 +145,7 @@ impl Validator<'_> {
         };
         self.error(
             Code::OutOfScope,
-            &At::Value(pointer),
+            &At::Value(&pointer),
             Some(&entry.step.id),
             message,
             Some(help),
@@ -149,32 +154,39 @@ impl Validator<'_> {
     }
 
     /// Reports each set of steps that wait on each other without a bound.
-    fn cycles(&mut self, edges: &[(usize, usize, String)]) {
+    fn cycles(&mut self, edges: &[CycleEdge]) {
         let mut graph: DiGraph<usize, usize> = DiGraph::new();
         let mut nodes: HashMap<usize, NodeIndex> = HashMap::new();
-        for (at, (from, to, _)) in edges.iter().enumerate() {
+        for (at, (from, to, _, _)) in edges.iter().enumerate() {
             let a = *nodes.entry(*from).or_insert_with(|| graph.add_node(*from));
             let b = *nodes.entry(*to).or_insert_with(|| graph.add_node(*to));
             graph.add_edge(a, b, at);
         }
+        let self_loops: HashSet<usize> = edges
+            .iter()
+            .filter(|(from, to, _, _)| from == to)
+            .map(|(from, _, _, _)| *from)
+            .collect();
         for component in tarjan_scc(&graph) {
-            let members: HashSet<usize> = component.iter().map(|&node| graph[node]).collect();
-            let closed = members.len() > 1
-                || edges
+            let closed = component.len() > 1
+                || component
                     .iter()
-                    .any(|(from, to, _)| from == to && members.contains(from));
+                    .any(|&node| self_loops.contains(&graph[node]));
             if !closed {
                 continue;
             }
+            let members: HashSet<usize> = component.iter().map(|&node| graph[node]).collect();
             // Report on the edge that goes back to an earlier step in the file (the one the
             // author most likely meant as the loop), else on the first edge of the cycle.
-            let inside: Vec<&(usize, usize, String)> =
-                edges.iter().filter(|(from, to, _)| members.contains(from) && members.contains(to)).collect();
-            let Some((_, _, pointer)) = inside
+            let inside: Vec<&CycleEdge> = edges
                 .iter()
-                .filter(|(from, to, _)| to <= from)
-                .min_by_key(|(_, to, _)| *to)
-                .or_else(|| inside.iter().min_by_key(|(from, _, _)| *from))
+                .filter(|(from, to, _, _)| members.contains(from) && members.contains(to))
+                .collect();
+            let Some((_, _, owner, field)) = inside
+                .iter()
+                .filter(|(from, to, _, _)| to <= from)
+                .min_by_key(|(_, to, _, _)| *to)
+                .or_else(|| inside.iter().min_by_key(|(from, _, _, _)| *from))
             else {
                 continue;
             };
@@ -200,11 +212,12 @@ impl Validator<'_> {
                 "to send work back on purpose, use a route with a bound, such as \
                  `routes: [{{ when: \"…\", goto: {first}, max_loops: 3 }}]`"
             );
-            let pointer = pointer.clone();
+            let pointer = format!("{}/{}", self.index.entries[*owner].pointer, field.pointer());
+            let owner_id = self.index.entries[*owner].step.id.as_str();
             self.error(
                 Code::Cycle,
                 &At::Value(&pointer),
-                Some(&first),
+                Some(owner_id),
                 message,
                 Some(help),
             );

@@ -87,7 +87,7 @@ impl Validator<'_> {
                     (ParamKind::Model, Some(model)) => self.model(model, &pointer, step),
                     (ParamKind::Agent, Some(agent)) => self.agent(agent, &pointer, step),
                     (ParamKind::Personality, Some(name)) => {
-                        self.layer(name, Layer::Personality, &pointer, step)
+                        self.layer(name, Layer::Personality, &pointer, step);
                     }
                     (ParamKind::Tools, _) => {
                         let names: Vec<String> = value

@@ -76,7 +76,7 @@ impl Validator<'_> {
             for (n, check) in control.qc.iter().enumerate() {
                 match check {
                     QcCheck::JsonSchema(schema) => {
-                        self.json_schema(schema, &at(&format!("qc/{n}/json_schema")), id)
+                        self.json_schema(schema, &at(&format!("qc/{n}/json_schema")), id);
                     }
                     QcCheck::Regex(pattern) => {
                         if let Err(error) = regex::Regex::new(pattern) {
@@ -91,7 +91,7 @@ impl Validator<'_> {
                         }
                     }
                     QcCheck::FileExists(path) => {
-                        self.workspace_path(path, &at(&format!("qc/{n}/file_exists")), id)
+                        self.workspace_path(path, &at(&format!("qc/{n}/file_exists")), id);
                     }
                     _ => {}
                 }

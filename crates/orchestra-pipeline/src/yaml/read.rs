@@ -19,7 +19,7 @@ const MAX_DEPTH: usize = 64;
 
 /// Turns the bytes of a file into [`Source`] text, refusing files that are too large, binary or
 /// not UTF-8 with a diagnostic that says where the problem is.
-pub(crate) fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, (Source, Diagnostic)> {
+pub(crate) fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Box<(Source, Diagnostic)>> {
     if bytes.len() > MAX_FILE_BYTES {
         let message = format!(
             "the file is {}, more than the {} a pipeline file may be",
@@ -28,10 +28,8 @@ pub(crate) fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, (Source, Diag
         );
         let source = Source::new(name, String::new());
         let span = source.span(0, 0);
-        return Err((
-            source,
-            Diagnostic::error(Code::FileTooLarge, "", message).at(span),
-        ));
+        let diagnostic = Diagnostic::error(Code::FileTooLarge, "", message).at(span);
+        return Err(Box::new((source, diagnostic)));
     }
     let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => rest.to_vec(),
@@ -46,7 +44,7 @@ pub(crate) fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, (Source, Diag
             "the file is binary (it contains a NUL byte), not a YAML pipeline",
         )
         .at(span);
-        return Err((source, diagnostic));
+        return Err(Box::new((source, diagnostic)));
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Source::new(name, text)),
@@ -65,14 +63,14 @@ pub(crate) fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, (Source, Diag
             )
             .at(span)
             .with_help("save the file as UTF-8");
-            Err((source, diagnostic))
+            Err(Box::new((source, diagnostic)))
         }
     }
 }
 
 /// Parses YAML text into a tree, with the parser's budgets on so that alias bombs, deep nesting
 /// and huge documents are refused quickly.
-pub(crate) fn parse(source: &Source) -> Result<Node, Diagnostic> {
+pub(crate) fn parse(source: &Source) -> Result<Node, Box<Diagnostic>> {
     // The parser and our tree builder recurse once per level of nesting. The budget stops at
     // MAX_DEPTH levels, but in an unoptimised build that many frames can exceed the 2 MiB stack
     // of a test or worker thread, so parsing runs on a thread whose stack is sized for it.
@@ -81,22 +79,24 @@ pub(crate) fn parse(source: &Source) -> Result<Node, Diagnostic> {
             .name("yaml-parse".to_owned())
             .stack_size(PARSE_STACK_BYTES)
             .spawn_scoped(scope, || parse_here(source))
-            .map(|handle| handle.join())
+            .map(std::thread::ScopedJoinHandle::join)
     });
     match parsed {
         Ok(Ok(result)) => result,
         // The thread could not start (the system is out of threads or memory) or it panicked;
         // either way the user gets a sentence, not a crash.
-        Ok(Err(_)) | Err(_) => Err(Diagnostic::error(
-            Code::YamlSyntax,
-            "",
-            "the YAML could not be read (the parser stopped unexpectedly)",
-        )
-        .at(source.span(0, 0))),
+        Ok(Err(_)) | Err(_) => Err(Box::new(
+            Diagnostic::error(
+                Code::YamlSyntax,
+                "",
+                "the YAML could not be read (the parser stopped unexpectedly)",
+            )
+            .at(source.span(0, 0)),
+        )),
     }
 }
 
-fn parse_here(source: &Source) -> Result<Node, Diagnostic> {
+fn parse_here(source: &Source) -> Result<Node, Box<Diagnostic>> {
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
@@ -106,10 +106,10 @@ fn parse_here(source: &Source) -> Result<Node, Diagnostic> {
         with_snippet: false,
     };
     serde_saphyr::from_str_with_options::<Node>(source.text(), options)
-        .map_err(|error| translate(source, &error))
+        .map_err(|error| Box::new(translate(source, &error)))
 }
 
-/// The stack of the parsing thread: ample for MAX_DEPTH levels even in a debug build. Only the
+/// The stack of the parsing thread: ample for `MAX_DEPTH` levels even in a debug build. Only the
 /// pages actually used are ever committed.
 const PARSE_STACK_BYTES: usize = 64 * 1024 * 1024;
 

@@ -5,6 +5,8 @@
 //! byte-for-byte stable across versions, so this small writer is ours. Every string it writes
 //! reads back as the same string; a property test holds it to that.
 
+use std::fmt::Write;
+
 use serde_json::Value;
 
 /// How a collection is laid out.
@@ -381,9 +383,9 @@ fn quoted(text: &str) -> String {
             c if needs_escape(c) => {
                 let code = u32::from(c);
                 if code <= 0xFF {
-                    out.push_str(&format!("\\x{code:02X}"));
+                    let _ = write!(out, "\\x{code:02X}");
                 } else {
-                    out.push_str(&format!("\\u{code:04X}"));
+                    let _ = write!(out, "\\u{code:04X}");
                 }
             }
             c => out.push(c),

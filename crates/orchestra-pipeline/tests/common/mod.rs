@@ -4,11 +4,17 @@
 #![allow(dead_code)]
 
 use orchestra_pipeline::{
-    ActionSpec, Catalog, Checked, Context, Diagnostic, Library, ParamKind, ParamSpec, Source, check, no_check,
+    ActionSpec, Catalog, Checked, Context, Diagnostic, Library, ParamKind, ParamSpec, Source,
+    check, no_check,
 };
 
 const fn param(name: &'static str, kind: ParamKind, required: bool) -> ParamSpec {
-    ParamSpec { name, kind, required, summary: "A parameter for tests." }
+    ParamSpec {
+        name,
+        kind,
+        required,
+        summary: "A parameter for tests.",
+    }
 }
 
 const SHELL: ActionSpec = ActionSpec {
@@ -32,7 +38,11 @@ const GENERATE: ActionSpec = ActionSpec {
         param("agent", ParamKind::Agent, false),
         param("model", ParamKind::Model, false),
         param("personality", ParamKind::Personality, false),
-        param("temperature", ParamKind::Number { min: 0.0, max: 2.0 }, false),
+        param(
+            "temperature",
+            ParamKind::Number { min: 0.0, max: 2.0 },
+            false,
+        ),
         param("output_schema", ParamKind::JsonSchema, false),
         param("tools", ParamKind::Tools, false),
     ],
@@ -43,7 +53,10 @@ const WRITE: ActionSpec = ActionSpec {
     name: "file.write",
     summary: "Writes a file.",
     example: "id: a\naction: file.write\npath: a.txt\ncontent: x\n",
-    params: &[param("path", ParamKind::Path, true), param("content", ParamKind::Text, true)],
+    params: &[
+        param("path", ParamKind::Path, true),
+        param("content", ParamKind::Text, true),
+    ],
     check: no_check,
 };
 
@@ -53,7 +66,13 @@ const HTTP: ActionSpec = ActionSpec {
     example: "id: a\naction: http\nurl: https://example.com\n",
     params: &[
         param("url", ParamKind::Text, true),
-        param("method", ParamKind::Choice { choices: &["GET", "POST"] }, false),
+        param(
+            "method",
+            ParamKind::Choice {
+                choices: &["GET", "POST"],
+            },
+            false,
+        ),
         param("body", ParamKind::Json, false),
         param("expect_status", ParamKind::StatusCodes, false),
         param("retries", ParamKind::Integer { min: 0, max: 5 }, false),
@@ -65,22 +84,39 @@ const PIPELINE: ActionSpec = ActionSpec {
     name: "pipeline",
     summary: "Runs a pipeline.",
     example: "id: a\naction: pipeline\npath: other.yaml\n",
-    params: &[param("path", ParamKind::Path, true), param("inputs", ParamKind::Json, false)],
+    params: &[
+        param("path", ParamKind::Path, true),
+        param("inputs", ParamKind::Json, false),
+    ],
     check: no_check,
 };
 
 /// The actions of the tests.
-pub const CATALOG: Catalog =
-    Catalog { actions: &[&SHELL, &GENERATE, &WRITE, &HTTP, &PIPELINE], builtin_tools: &["read_file", "git_diff"] };
+pub const CATALOG: Catalog = Catalog {
+    actions: &[&SHELL, &GENERATE, &WRITE, &HTTP, &PIPELINE],
+    builtin_tools: &["read_file", "git_diff"],
+};
 
 /// Loads and validates `text` without a library (no file lookups).
 pub fn check_text(text: &str) -> Checked {
-    check(Source::new("test.yaml", text), &Context { catalog: &CATALOG, library: None })
+    check(
+        Source::new("test.yaml", text),
+        &Context {
+            catalog: &CATALOG,
+            library: None,
+        },
+    )
 }
 
 /// Loads and validates `text` with the lookups of `library`.
 pub fn check_with_library(text: &str, library: &Library) -> Checked {
-    check(Source::new("test.yaml", text), &Context { catalog: &CATALOG, library: Some(library) })
+    check(
+        Source::new("test.yaml", text),
+        &Context {
+            catalog: &CATALOG,
+            library: Some(library),
+        },
+    )
 }
 
 /// Each diagnostic as `line:column code`, the form the tests compare against.
@@ -102,6 +138,12 @@ pub fn assert_diagnostics(text: &str, expected: &[&str]) {
         found,
         expected,
         "diagnostics differ for:\n{text}\nmessages:\n{}",
-        checked.report.diagnostics.iter().map(|d| format!("  {}", d.message)).collect::<Vec<_>>().join("\n")
+        checked
+            .report
+            .diagnostics
+            .iter()
+            .map(|d| format!("  {}", d.message))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
