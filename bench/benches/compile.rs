@@ -2,6 +2,7 @@
 //! shapes; and how long each kind of bad input takes to be refused. Target: 5,000 steps in
 //! under 100 ms. Run with `cargo bench -p orchestra-bench`.
 
+use std::fmt::Write;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -36,10 +37,8 @@ fn bad_input(c: &mut Criterion) {
     let deep: String = (0..200).map(|depth| "  ".repeat(depth) + "k:\n").collect();
     let mut bomb = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for (previous, name) in "abcdefgh".chars().zip("bcdefghi".chars()) {
-        bomb += &format!(
-            "{name}: &{name} [{}]\n",
-            vec![format!("*{previous}"); 9].join(", ")
-        );
+        let aliases = vec![format!("*{previous}"); 9].join(", ");
+        let _ = writeln!(bomb, "{name}: &{name} [{aliases}]");
     }
     let mut binary = b"orchestra: 1\n".to_vec();
     binary.extend((0..=255u8).cycle().take(1 << 20));
