@@ -27,8 +27,15 @@ fn main() {
             let pipeline = loaded.pipeline.expect("the generated pipeline loads");
 
             let start = Instant::now();
-            let context = Context { catalog: &CATALOG, library: None };
-            let diagnostics = validate(&pipeline, Locator::new(loaded.tree.as_ref(), Some(&source)), &context);
+            let context = Context {
+                catalog: &CATALOG,
+                library: None,
+            };
+            let diagnostics = validate(
+                &pipeline,
+                Locator::new(loaded.tree.as_ref(), Some(&source)),
+                &context,
+            );
             totals[2] += start.elapsed();
             assert!(diagnostics.is_empty(), "the generated pipeline is valid");
 

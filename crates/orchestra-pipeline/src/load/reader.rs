@@ -332,7 +332,9 @@ impl<'s> Reader<'s> {
                 for (at, item) in items.iter().enumerate() {
                     // The pointer and the description are only needed to report a problem, and
                     // lists can be long (a join over thousands of steps), so they are made then.
-                    if let Some(text) = item.scalar_text(self.source) { list.push(text.into_owned()) } else {
+                    if let Some(text) = item.scalar_text(self.source) {
+                        list.push(text.into_owned());
+                    } else {
                         let item_what = format!("item {} of {what}", at + 1);
                         self.wrong_type(
                             item,
