@@ -219,6 +219,24 @@ fn compile_refuses_an_invalid_pipeline_with_its_diagnostics() {
 }
 
 #[test]
+fn compile_never_prints_control_characters_from_a_pipeline() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let file = dir.path().join("escape.yaml");
+    std::fs::write(&file, "orchestra: 1\nid: escape\nname: \"a\\e]0;pwned\\a\"\nsteps:\n  - id: a\n    action: template\n    template: \"\\e[2J\"\n")
+        .expect("write");
+    let (output, stdout, _) = run(&["compile", &file.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "raw control characters reached the terminal: {stdout:?}"
+    );
+    assert!(
+        stdout.contains("\\u{1b}[2J"),
+        "they are shown escaped: {stdout}"
+    );
+}
+
+#[test]
 fn the_published_schema_and_action_reference_are_up_to_date() {
     let (output, schema, _) = run(&["schema"]);
     assert_eq!(output.status.code(), Some(0));

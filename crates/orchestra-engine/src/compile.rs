@@ -3,11 +3,11 @@
 use std::collections::{HashMap, HashSet};
 
 use indexmap::IndexMap;
+use orchestra_pipeline::Catalog;
 use orchestra_pipeline::model::{
     Backoff, Duration, EdgeKind, Join, LoopCondition, OnFailure, Pipeline, Step, StepBody,
     auto_instruction,
 };
-use orchestra_pipeline::{Catalog, ParamKind};
 use serde_json::Value;
 
 use crate::plan::{AutoValue, Edge, Graph, Plan, PlannedStep, RetryPolicy, Work};
@@ -219,62 +219,57 @@ impl Compiler<'_> {
         params: &IndexMap<String, Value>,
     ) -> IndexMap<String, Value> {
         let mut resolved = params.clone();
+        let Some(spec) = self.catalog.action(action) else {
+            return resolved;
+        };
         let defaults = &self.pipeline.defaults;
-        if let Some(spec) = self.catalog.action(action) {
-            let agent = params
-                .get("agent")
-                .and_then(Value::as_str)
-                .and_then(|name| self.pipeline.agents.get(name));
-            let fallbacks: [(&str, Option<Value>, bool); 3] = [
-                (
-                    "model",
-                    defaults.model.clone().map(Value::from),
-                    agent.is_some_and(|a| a.model.is_some()),
-                ),
-                (
-                    "personality",
-                    defaults.personality.clone().map(Value::from),
-                    agent.is_some_and(|a| a.personality.is_some()),
-                ),
-                (
-                    "temperature",
-                    defaults.temperature.map(Value::from),
-                    agent.is_some_and(|a| a.temperature.is_some()),
-                ),
-            ];
-            for (name, value, agent_sets_it) in fallbacks {
-                if let Some(value) = value
-                    && spec.param(name).is_some()
-                    && !agent_sets_it
-                    && !resolved.contains_key(name)
-                {
-                    resolved.insert(name.to_owned(), value);
-                }
-            }
-            // Keep the action's parameter order, so the plan reads like the file.
-            let order: Vec<&str> = spec.params.iter().map(|param| param.name).collect();
-            resolved.sort_by_cached_key(|name, _| {
-                order
-                    .iter()
-                    .position(|known| known == name)
-                    .unwrap_or(usize::MAX)
-            });
-            for param in spec
-                .params
-                .iter()
-                .filter(|param| !matches!(param.kind, ParamKind::Json))
+        let agent_name = params.get("agent").and_then(Value::as_str);
+        let agent = agent_name.and_then(|name| self.pipeline.agents.get(name));
+        // An agent defined in a file of its own is read when the step runs; its settings are not
+        // known here, so the pipeline's defaults are applied then, under the agent's.
+        let agent_file = agent_name.is_some() && agent.is_none();
+        let fallbacks: [(&str, Option<Value>, bool); 3] = [
+            (
+                "model",
+                defaults.model.clone().map(Value::from),
+                agent.is_some_and(|a| a.model.is_some()),
+            ),
+            (
+                "personality",
+                defaults.personality.clone().map(Value::from),
+                agent.is_some_and(|a| a.personality.is_some()),
+            ),
+            (
+                "temperature",
+                defaults.temperature.map(Value::from),
+                agent.is_some_and(|a| a.temperature.is_some()),
+            ),
+        ];
+        for (name, value, agent_sets_it) in fallbacks {
+            if let Some(value) = value
+                && spec.param(name).is_some()
+                && !agent_sets_it
+                && !agent_file
+                && !resolved.contains_key(name)
             {
-                if let Some(instruction) = resolved
-                    .get(param.name)
-                    .and_then(Value::as_str)
-                    .and_then(auto_instruction)
-                {
-                    self.auto.push(AutoValue {
-                        step: step.id.clone(),
-                        param: param.name.to_owned(),
-                        instruction: instruction.to_owned(),
-                    });
-                }
+                resolved.insert(name.to_owned(), value);
+            }
+        }
+        // Keep the action's parameter order, so the plan reads like the file.
+        let order: Vec<&str> = spec.params.iter().map(|param| param.name).collect();
+        resolved.sort_by_cached_key(|name, _| {
+            order
+                .iter()
+                .position(|known| known == name)
+                .unwrap_or(usize::MAX)
+        });
+        for (name, value) in &resolved {
+            if let Some(instruction) = value.as_str().and_then(auto_instruction) {
+                self.auto.push(AutoValue {
+                    step: step.id.clone(),
+                    param: name.clone(),
+                    instruction: instruction.to_owned(),
+                });
             }
         }
         resolved

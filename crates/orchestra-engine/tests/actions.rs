@@ -153,6 +153,30 @@ fn a_shell_command_line_needs_shell_true_and_takes_no_templates() {
 }
 
 #[test]
+fn shells_and_interpreters_may_not_run_templates_as_code() {
+    let pasted = problems("    action: shell\n    run: [bash, -lc, \"rm -rf {{ inputs.dir }}\"]\n");
+    assert_eq!(
+        pasted,
+        ["`bash` runs argument 3 as code, and a template in it could run as a command"]
+    );
+    let safe = problems(
+        "    action: shell\n    run: [bash, -c, \"rm -rf \\\"$DIR\\\"\"]\n    env: { DIR: \"{{ inputs.dir }}\" }\n",
+    );
+    assert!(safe.is_empty(), "values through env are fine: {safe:?}");
+    let chosen =
+        problems("    action: shell\n    shell: true\n    run: <AUTO>a cleanup command</AUTO>\n");
+    assert_eq!(chosen.len(), 1);
+    assert!(
+        chosen[0].contains("cannot be chosen by a model"),
+        "{chosen:?}"
+    );
+    assert!(
+        problems("    action: shell\n    run: <AUTO>the arguments</AUTO>\n").is_empty(),
+        "a model may choose argv"
+    );
+}
+
+#[test]
 fn agent_approvals_name_only_listed_tools() {
     let listed = problems(
         "    action: agent\n    prompt: x\n    tools: [read_file]\n    approve_tools: [read_file]\n",

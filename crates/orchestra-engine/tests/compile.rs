@@ -253,6 +253,70 @@ steps:
 }
 
 #[test]
+fn an_agent_from_a_file_keeps_its_own_settings_and_auto_values_in_any_parameter_are_listed() {
+    let text = "orchestra: 1
+id: t
+defaults:
+  model: cheap
+  temperature: 0.2
+steps:
+  - id: a
+    action: generate
+    prompt: hi
+    agent: reviewer-from-file
+  - id: b
+    action: pipeline
+    path: other.yaml
+    inputs: <AUTO>inputs that suit the topic</AUTO>
+";
+    let dir = tempfile::tempdir().expect("a temporary project");
+    std::fs::create_dir_all(dir.path().join("agents")).expect("create the agents folder");
+    std::fs::write(
+        dir.path().join("agents/reviewer-from-file.yaml"),
+        "model: openai:gpt-4.1\n",
+    )
+    .expect("write the agent");
+    std::fs::write(
+        dir.path().join("other.yaml"),
+        "orchestra: 1\nid: other\nsteps: []\n",
+    )
+    .expect("write the child");
+    let library = orchestra_pipeline::Library::new(dir.path().to_path_buf(), None, None);
+    let checked = check(
+        Source::new("t.yaml", text),
+        &Context {
+            catalog: &CATALOG,
+            library: Some(&library),
+        },
+    );
+    let errors: Vec<&str> = checked
+        .report
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the test pipeline must be valid: {errors:?}"
+    );
+    let plan = compile(checked.pipeline.as_ref().expect("loads"), &CATALOG).expect("compiles");
+    let Work::Action { params, .. } = &plan.graph.steps[0].work else {
+        panic!("an action")
+    };
+    assert_eq!(
+        params.get("model"),
+        None,
+        "the agent file's model is applied when the step runs"
+    );
+    assert_eq!(params.get("temperature"), None);
+    assert_eq!(plan.auto.len(), 1, "{:?}", plan.auto);
+    assert_eq!(
+        (plan.auto[0].step.as_str(), plan.auto[0].param.as_str()),
+        ("b", "inputs")
+    );
+}
+
+#[test]
 fn the_plan_serializes_for_machines() {
     let plan = plan(&format!("orchestra: 1\nid: t\nsteps:\n{}", shell("a", "")));
     let json = serde_json::to_value(&plan).expect("a plan converts to JSON");

@@ -158,9 +158,9 @@ impl ParamKind {
             Self::TextMap => {
                 json!({ "type": "object", "additionalProperties": { "type": "string" } })
             }
-            Self::TextList | Self::Tools => {
-                json!({ "type": "array", "items": { "type": "string" } })
-            }
+            Self::TextList | Self::Tools => json!({
+                "anyOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }]
+            }),
             Self::Json => json!(true),
             Self::JsonSchema => json!({ "type": "object" }),
             Self::StatusCodes => json!({

@@ -18,6 +18,7 @@
 //! ```
 
 mod action;
+mod command;
 mod diagnostic;
 mod library;
 mod load;
@@ -32,6 +33,7 @@ mod yaml;
 use std::path::Path;
 
 pub use action::{ActionSpec, Catalog, ParamKind, ParamProblem, ParamSpec, no_check};
+pub use command::{is_template, templated_script};
 pub use diagnostic::{Code, Diagnostic, Report, Severity, sort_diagnostics};
 pub use library::Library;
 pub use load::{Loaded, Migration, load, migrate};
@@ -42,6 +44,23 @@ pub use source::{Source, Span};
 pub use suggest::did_you_mean;
 pub use validate::{Context, Locator, validate};
 pub use yaml::{MAX_FILE_BYTES, Node, NodeValue};
+
+/// The canonical text of a pipeline, read back and compared before it is returned: an `Err` (a
+/// sentence) means the writer would change the pipeline, and nothing should be written.
+pub fn save_checked(pipeline: &Pipeline, catalog: &Catalog) -> Result<String, String> {
+    let text = save(pipeline);
+    let loaded = load(&Source::new("saved.yaml", text.clone()), catalog);
+    if loaded.pipeline.as_ref() == Some(pipeline) {
+        return Ok(text);
+    }
+    let reason = loaded.diagnostics.first().map_or_else(
+        || "it reads back as a different pipeline".to_owned(),
+        |diagnostic| format!("it does not read back: {}", diagnostic.message),
+    );
+    Err(format!(
+        "the pipeline cannot be saved faithfully ({reason}); this is a bug in Orchestra"
+    ))
+}
 
 /// A pipeline file after loading and validation.
 #[derive(Debug)]

@@ -72,7 +72,12 @@ fn drop_null_types(schema: &mut Value) {
 fn common_properties() -> Map<String, Value> {
     let reference = |name: &str| json!({ "$ref": format!("#/$defs/{name}") });
     let text = |description: &str| json!({ "type": "string", "description": description });
-    let list = |description: &str| json!({ "type": "array", "items": { "type": "string" }, "description": description });
+    let list = |description: &str| {
+        json!({
+            "anyOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }],
+            "description": description
+        })
+    };
     let mut properties = Map::new();
     properties.insert("id".into(), json!({
         "type": "string",

@@ -1,15 +1,25 @@
 //! "Did you mean …?" suggestions for misspelt names.
 
+/// Names longer than this get no suggestion.
+const MAX_SUGGESTED_LENGTH: usize = 64;
+
 /// The candidate closest to `word`, if one is close enough to be what was meant: the same word
 /// in another case, or within about one edit per three characters.
 pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
-    let limit = (word.chars().count() / 3).max(1);
+    let length = word.chars().count();
+    // Suggestions are for names people type; comparing long strings costs time for nothing.
+    if length > MAX_SUGGESTED_LENGTH {
+        return None;
+    }
+    let limit = (length / 3).max(1);
     candidates
         .into_iter()
-        .filter(|candidate| *candidate != word)
+        .filter(|candidate| {
+            *candidate != word && candidate.chars().count().abs_diff(length) <= limit
+        })
         .map(|candidate| {
             let distance = if candidate.eq_ignore_ascii_case(word) {
                 0

@@ -185,3 +185,23 @@ fn a_document_nested_as_deep_as_allowed_is_read_checked_and_saved() {
         "a deep pipeline survives a save and a load"
     );
 }
+
+#[test]
+fn utf16_is_named_for_what_it_is() {
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in "orchestra: 1\n".encode_utf16() {
+        bytes.extend(unit.to_le_bytes());
+    }
+    let message = assert_one(&bytes, Code::NotText, 1);
+    assert!(message.contains("UTF-16"), "{message}");
+}
+
+#[test]
+fn a_tab_on_the_line_after_the_reported_one_is_explained() {
+    let diagnostics = diagnose_bytes(
+        b"orchestra: 1\nid: x\nsteps:\n  - id: a\n    action: template\n\ttemplate: x\n",
+    );
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    let help = diagnostics[0].help.clone().unwrap_or_default();
+    assert!(help.contains("spaces"), "the help explains the tab: {help}");
+}

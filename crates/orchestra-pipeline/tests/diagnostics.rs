@@ -425,3 +425,174 @@ fn stale_layout_entries_are_warnings() {
         &["5:3 unknown-key"],
     );
 }
+
+#[test]
+fn subscripts_of_steps_and_inputs_are_checked_too() {
+    let text = steps(
+        "  - id: my-step\n    action: shell\n    run: [ls]\n  - id: b\n    action: generate\n    depends_on: [my-step]\n    prompt: \"{{ steps['my-step'].output }} {{ steps['nope'].output }} {{ inputs['x'] }}\"\n",
+    );
+    assert_diagnostics(&text, &["10:54 unknown-name", "10:82 unknown-input"]);
+    let not_before = steps(
+        "  - id: a\n    action: generate\n    prompt: \"{{ steps['my-step'].outptu }}\"\n  - id: my-step\n    action: shell\n    run: [ls]\n",
+    );
+    assert_diagnostics(
+        &not_before,
+        &["6:24 not-upstream", "6:34 unknown-result-field"],
+    );
+}
+
+#[test]
+fn a_dashed_id_read_with_a_dot_is_explained() {
+    let text = steps(
+        "  - id: my-step\n    action: shell\n    run: [ls]\n  - id: b\n    action: generate\n    depends_on: [my-step]\n    prompt: \"{{ my-step.output }}\"\n",
+    );
+    let checked = check_text(&text);
+    let helps: Vec<_> = checked
+        .report
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.help.clone())
+        .collect();
+    assert!(
+        helps
+            .iter()
+            .any(|help| help == "a step id with `-` is read as `steps['my-step']`"),
+        "{helps:?}"
+    );
+}
+
+#[test]
+fn one_mistake_in_a_step_does_not_hide_its_other_mistakes_or_break_its_readers() {
+    let text = steps(
+        "  - id: a\n    actoin: generate\n    timeout: 10\n    depends_on: [nothere]\n  - id: b\n    action: generate\n    depends_on: [a]\n    prompt: \"{{ a.output }}\"\n",
+    );
+    assert_diagnostics(
+        &text,
+        &[
+            "4:5 missing-key",
+            "5:5 unknown-key",
+            "6:14 bad-duration",
+            "7:18 unknown-step",
+        ],
+    );
+    let checked = check_text(&text);
+    assert_eq!(
+        checked.report.diagnostics[1].help.as_deref(),
+        Some("did you mean `action`?")
+    );
+    let unbounded = steps(
+        "  - id: lp\n    while: \"true\"\n    timeout: never\n    steps:\n      - id: x\n        action: shell\n        run: [ls]\n  - id: after\n    action: generate\n    depends_on: [lp]\n    prompt: \"{{ lp.output }}\"\n",
+    );
+    assert_diagnostics(&unbounded, &["4:5 missing-key", "6:14 bad-duration"]);
+}
+
+#[test]
+fn for_each_takes_a_list_or_one_expression() {
+    let with = |items: &str| {
+        steps(&format!(
+            "  - id: each\n    for_each: {items}\n    steps:\n      - id: x\n        action: shell\n        run: [echo, \"{{{{ item }}}}\"]\n"
+        ))
+    };
+    assert_diagnostics(&with("[a, b]"), &[]);
+    assert_diagnostics(&with("\"{{ inputs.paths }}\""), &["5:19 unknown-input"]);
+    assert_diagnostics(&with("inputs.paths"), &["5:15 bad-value"]);
+    assert_diagnostics(&with("\"{{ a }}, {{ b }}\""), &["5:15 bad-value"]);
+}
+
+#[test]
+fn template_syntax_errors_stay_inside_their_value() {
+    let text = steps(
+        "  - id: a\n    action: generate\n    prompt: \"x\\n\\n\\n\\n{{ bad bad }}\"\n  - id: b\n    action: shell\n    run: [ls]\n  - id: c\n    action: shell\n    run: [ls]\n",
+    );
+    assert_diagnostics(&text, &["6:13 template-syntax"]);
+    let block =
+        steps("  - id: a\n    action: generate\n    prompt: |\n      one\n      {{ bad bad }}\n");
+    assert_diagnostics(&block, &["8:7 template-syntax"]);
+}
+
+#[test]
+fn paths_cannot_escape_through_comments_or_backslashes() {
+    let step = |path: &str| {
+        steps(&format!(
+            "  - id: a\n    action: file.write\n    path: \"{path}\"\n    content: x\n"
+        ))
+    };
+    assert_diagnostics(
+        &step("{# c #}/etc/passwd"),
+        &["6:11 path-outside-workspace"],
+    );
+    assert_diagnostics(&step("..\\\\..\\\\etc"), &["6:11 path-outside-workspace"]);
+    assert_diagnostics(&step("reports/{{ run.id }}.md"), &[]);
+    assert_diagnostics(
+        &format!("{HEAD}workspace: {{ root: / }}\nsteps: []\n"),
+        &["3:20 bad-value"],
+    );
+}
+
+#[test]
+fn workspace_tools_and_checks_may_not_run_templates_as_code() {
+    let tool = format!(
+        "{HEAD}workspace:\n  tools:\n    t: {{ command: [grep, \"{{{{ inputs.p }}}}\"] }}\nsteps: []\n"
+    );
+    assert_diagnostics(&tool, &["5:19 bad-value"]);
+    let check = steps(
+        "  - id: a\n    action: shell\n    run: [ls]\n    qc:\n      - command: [sh, -c, \"test {{ a.output }}\"]\n",
+    );
+    assert_diagnostics(&check, &["8:27 bad-value"]);
+    assert_diagnostics(
+        &steps(
+            "  - id: a\n    action: shell\n    run: [ls]\n    qc:\n      - command: make check\n",
+        ),
+        &["8:18 wrong-type"],
+    );
+}
+
+#[test]
+fn names_that_read_the_same_are_one_key() {
+    let text =
+        steps("  - id: a\n    action: shell\n    run: [env]\n    env: { 1: one, \"1\": uno }\n");
+    assert_diagnostics(&text, &["7:20 duplicate-key"]);
+}
+
+#[test]
+fn messages_point_the_right_way() {
+    let container = steps(
+        "  - id: lp\n    until: \"true\"\n    max_iterations: 2\n    steps:\n      - id: x\n        action: generate\n        prompt: \"{{ lp.output }}\"\n",
+    );
+    let checked = check_text(&container);
+    assert_eq!(
+        checked.report.diagnostics[0].message,
+        "`lp` is still running while its body runs, so it has no result yet"
+    );
+    let failure = check_text(&steps(
+        "  - id: a\n    action: shell\n    run: [ls]\n    on_failure: Continue\n",
+    ));
+    assert_eq!(
+        failure.report.diagnostics[0].help.as_deref(),
+        Some("did you mean `continue`?")
+    );
+    let braces = check_text(&steps(
+        "  - id: a\n    action: shell\n    run: [ls]\n    condition: \"{{ inputs.a }} and {{ inputs.b }}\"\n",
+    ));
+    assert!(
+        braces.report.diagnostics[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.starts_with("write the expression alone"))
+    );
+    let bad_id = check_text(&steps("  - id: 9lives\n    action: shell\n    run: [ls]\n"));
+    assert_eq!(
+        bad_id.report.diagnostics[0].step.as_deref(),
+        Some("9lives"),
+        "a bad id still names its step"
+    );
+    let caret = steps(
+        "  - id: summary\n    action: shell\n    run: [ls]\n  - id: b\n    action: generate\n    depends_on: [summary]\n    prompt: \"summary: {{ summary.outptu }}\"\n",
+    );
+    assert_diagnostics(&caret, &["10:26 unknown-result-field"]);
+    let long = format!(
+        "{HEAD}steps:\n  - id: {}\n    action: shell\n    run: [ls]\n",
+        "a".repeat(65)
+    );
+    assert_diagnostics(&long, &["4:9 bad-id"]);
+}

@@ -52,7 +52,7 @@ fn describe(plan: &Plan) -> String {
     let mut out = String::new();
     let title = plan.name.as_ref().map_or_else(
         || plan.pipeline.clone(),
-        |name| format!("{} ({name})", plan.pipeline),
+        |name| format!("{} ({})", plan.pipeline, one_line(name)),
     );
     let _ = writeln!(out, "plan for {title}");
     let steps = count_steps(&plan.graph);
@@ -94,7 +94,13 @@ fn describe(plan: &Plan) -> String {
             "\nchosen by the orchestrator model before each run (<AUTO>)"
         );
         for auto in &plan.auto {
-            let _ = writeln!(out, "  {}.{}: {}", auto.step, auto.param, auto.instruction);
+            let _ = writeln!(
+                out,
+                "  {}.{}: {}",
+                auto.step,
+                auto.param,
+                one_line(&auto.instruction)
+            );
         }
     }
     out
@@ -156,7 +162,10 @@ fn graph(out: &mut String, graph: &Graph, depth: usize) {
                         .max_loops
                         .map(|n| format!(", at most {n} time{}", if n == 1 { "" } else { "s" }))
                         .unwrap_or_default();
-                    format!("route when {}{bound}", edge.when.as_deref().unwrap_or("?"))
+                    format!(
+                        "route when {}{bound}",
+                        one_line(edge.when.as_deref().unwrap_or("?"))
+                    )
                 }
             };
             let _ = writeln!(out, "{pad}  {} {arrow} {}  ({what})", edge.from, edge.to);
@@ -194,12 +203,18 @@ fn summary(step: &PlannedStep) -> String {
             condition,
             max_iterations,
             ..
-        } => format!("while {condition} (at most {max_iterations} passes)"),
+        } => format!(
+            "while {} (at most {max_iterations} passes)",
+            one_line(condition)
+        ),
         Work::Until {
             condition,
             max_iterations,
             ..
-        } => format!("until {condition} (at most {max_iterations} passes)"),
+        } => format!(
+            "until {} (at most {max_iterations} passes)",
+            one_line(condition)
+        ),
     }
 }
 
@@ -214,7 +229,7 @@ fn settings(step: &PlannedStep) -> Vec<String> {
         }
     }
     if let Some(condition) = &step.condition {
-        settings.push(format!("if {condition}"));
+        settings.push(format!("if {}", one_line(condition)));
     }
     if let Some(timeout) = &step.timeout {
         settings.push(format!("timeout {timeout}"));
@@ -254,15 +269,27 @@ fn short(value: &Value) -> String {
     one_line(&text)
 }
 
+/// The first line of a text, shortened, with control characters escaped so that a value cannot
+/// send commands to the terminal.
 fn one_line(text: &str) -> String {
     const MAX: usize = 60;
     let first = text.lines().next().unwrap_or_default();
-    let more = text.lines().nth(1).is_some();
+    let mut out: String = first
+        .chars()
+        .take(MAX)
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
     if first.chars().count() > MAX {
-        format!("{}…", first.chars().take(MAX).collect::<String>())
-    } else if more {
-        format!("{first} …")
-    } else {
-        first.to_owned()
+        out.push('…');
+    } else if text.lines().nth(1).is_some() {
+        out.push_str(" …");
     }
+    out
 }

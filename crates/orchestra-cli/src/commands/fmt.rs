@@ -36,7 +36,15 @@ fn format_file(path: &Path, check: bool, global_dir: Option<&Path>) -> Outcome {
         );
         return Outcome::Problems;
     };
-    let formatted = orchestra_pipeline::save(pipeline);
+    // The text is read back before it replaces the file, so a flaw in the writer can never turn
+    // a working pipeline into a broken one.
+    let formatted = match orchestra_pipeline::save_checked(pipeline, &orchestra_engine::CATALOG) {
+        Ok(text) => text,
+        Err(reason) => {
+            anstream::eprintln!("error: `{}` was left as it is: {reason}", path.display());
+            return Outcome::Unusable;
+        }
+    };
     if formatted == checked.report.source.text() {
         return Outcome::Clean;
     }

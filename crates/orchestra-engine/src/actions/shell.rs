@@ -10,7 +10,9 @@
 //! `shell: true`, and then templates are refused in it: values go in through `env`.
 
 use indexmap::IndexMap;
-use orchestra_pipeline::{ActionSpec, ParamKind, ParamProblem, ParamSpec};
+use orchestra_pipeline::{
+    ActionSpec, ParamKind, ParamProblem, ParamSpec, is_template, templated_script,
+};
 use serde_json::Value;
 
 /// The `shell` action.
@@ -58,22 +60,49 @@ fn check(params: &IndexMap<String, Value>) -> Vec<ParamProblem> {
         .get("shell")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let problem = |param, message: &str, help: &str| {
+        vec![ParamProblem {
+            param,
+            message: message.to_owned(),
+            help: Some(help.to_owned()),
+        }]
+    };
     match params.get("run") {
-        Some(Value::String(line)) if !shell && !is_auto(line) => vec![ParamProblem {
-            param: "run",
-            message: "a command written as one string runs only with `shell: true`".to_owned(),
-            help: Some("write it as a list, such as `run: [git, status]`, so that each argument is passed as it is".to_owned()),
-        }],
-        Some(Value::String(line)) if shell && (line.contains("{{") || line.contains("{%")) => vec![ParamProblem {
-            param: "run",
-            message: "templates cannot be pasted into a shell command line, where a value could run as a command".to_owned(),
-            help: Some("pass the value through `env:` (such as `env: { BASE: \"{{ inputs.base }}\" }`) and read it as \"$BASE\"".to_owned()),
-        }],
-        Some(Value::Array(_)) if shell => vec![ParamProblem {
-            param: "shell",
-            message: "`shell: true` runs one command line, but `run` is a list".to_owned(),
-            help: Some("drop `shell: true` to run the list as a program and its arguments".to_owned()),
-        }],
+        Some(Value::String(line)) if shell && is_auto(line) => problem(
+            "run",
+            "a shell command line cannot be chosen by a model, which could make it run anything",
+            "write the command, or drop `shell: true` and let the model choose arguments of a fixed program",
+        ),
+        Some(Value::String(line)) if !shell && !is_auto(line) => problem(
+            "run",
+            "a command written as one string runs only with `shell: true`",
+            "write it as a list, such as `run: [git, status]`, so that each argument is passed as it is",
+        ),
+        Some(Value::String(line)) if shell && is_template(line) => problem(
+            "run",
+            "templates cannot be pasted into a shell command line, where a value could run as a command",
+            "pass the value through `env:` (such as `env: { BASE: \"{{ inputs.base }}\" }`) and read it as \"$BASE\"",
+        ),
+        Some(Value::Array(_)) if shell => problem(
+            "shell",
+            "`shell: true` runs one command line, but `run` is a list",
+            "drop `shell: true` to run the list as a program and its arguments",
+        ),
+        Some(Value::Array(items)) => {
+            let argv: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            match templated_script(&argv) {
+                Some(at) => problem(
+                    "run",
+                    &format!(
+                        "`{}` runs argument {} as code, and a template in it could run as a command",
+                        argv[0],
+                        at + 1
+                    ),
+                    "pass the value through `env:` and read it in the script as \"$NAME\"",
+                ),
+                None => Vec::new(),
+            }
+        }
         _ => Vec::new(),
     }
 }

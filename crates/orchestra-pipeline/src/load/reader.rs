@@ -118,8 +118,24 @@ impl<'s> Reader<'s> {
             span: node.span,
             entries: Vec::new(),
         };
+        // YAML tells `1` from `"1"`, but as names they are the same; the parser has already
+        // refused repeats of one spelling, so only a map with a key that is not a string can
+        // hold two that read the same.
+        let mixed = entries
+            .iter()
+            .any(|(key, _)| !matches!(key.value, NodeValue::String(_)));
         for (key, value) in entries {
             match key.scalar_text(self.source) {
+                Some(name)
+                    if mixed && fields.entries.iter().any(|(other, _, _)| *other == name) =>
+                {
+                    self.error(
+                        Code::DuplicateKey,
+                        key,
+                        pointer,
+                        format!("the key `{name}` appears twice in {what}"),
+                    );
+                }
                 Some(name) => fields.entries.push((name, key, value)),
                 None => self.error(
                     Code::WrongType,

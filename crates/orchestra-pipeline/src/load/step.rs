@@ -66,11 +66,17 @@ fn read_step(
     let outer_step = reader.step.clone();
     let what = format!("step {}", at + 1);
     let fields = reader.fields(node, pointer, &what, false)?;
+    // Diagnostics name the step by what its `id` says, even when that is not a valid id.
+    reader.step = fields
+        .get("id")
+        .and_then(|id| id.scalar_text(reader.source))
+        .map(std::borrow::Cow::into_owned);
     let id = read_id(reader, &fields, &what);
-    reader.step.clone_from(&id);
     let step = read_step_fields(reader, &fields, id.as_deref().unwrap_or(&what), catalog);
     reader.step = outer_step;
-    Some(Step { id: id?, ..step? })
+    // A step without an id is read (so that every problem in it is reported) but left out: no
+    // other step could name it.
+    Some(Step { id: id?, ..step })
 }
 
 fn read_id(reader: &mut Reader<'_>, fields: &Fields<'_>, what: &str) -> Option<String> {
@@ -106,28 +112,34 @@ fn read_id(reader: &mut Reader<'_>, fields: &Fields<'_>, what: &str) -> Option<S
                 format!("`{id}` is not a valid step id"),
             )
             .at(node.span)
-            .with_help("step ids use letters, digits, `-` and `_`, and start with a letter or `_`"),
+            .with_help(
+                "step ids use letters, digits, `-` and `_`, start with a letter or `_`, and have at \
+                 most 64 characters",
+            ),
         );
     }
     Some(id)
 }
 
-/// Reads everything of a step but its id; `label` names it in messages.
+/// Reads everything of a step but its id; `label` names it in messages. A part that cannot be
+/// read is reported and replaced by a placeholder (an empty action, a loop bound of 0), so that
+/// the step keeps its place and the rest of it is still checked; a pipeline with such an error
+/// never runs.
 fn read_step_fields(
     reader: &mut Reader<'_>,
     fields: &Fields<'_>,
     label: &str,
     catalog: &Catalog,
-) -> Option<Step> {
+) -> Step {
     let what = format!("step `{label}`");
     let is_for_each = fields.has("for_each");
     let is_loop = fields.has("while") || fields.has("until");
     let body = if is_for_each {
         let mut known = [IDENTITY_KEYS, CONTROL_KEYS, FOR_EACH_KEYS].concat();
-        if is_loop {
+        if is_loop && let Some(node) = fields.get("for_each") {
             reader.error(
                 Code::BadValue,
-                fields.get("for_each")?,
+                node,
                 &fields.child("for_each"),
                 "a step cannot be both a `for_each` and a `while`/`until` loop; nest one inside the other",
             );
@@ -136,23 +148,19 @@ fn read_step_fields(
         reader_unknown_step_keys(reader, fields, &known, &what);
         read_for_each(reader, fields, catalog)
     } else if is_loop {
-        reader_unknown_step_keys(
-            reader,
-            fields,
-            &[IDENTITY_KEYS, CONTROL_KEYS, LOOP_KEYS].concat(),
-            &what,
-        );
+        let known = [IDENTITY_KEYS, CONTROL_KEYS, LOOP_KEYS].concat();
+        reader_unknown_step_keys(reader, fields, &known, &what);
         read_loop(reader, fields, &what, catalog)
     } else {
         read_action(reader, fields, &what, catalog)
     };
-    Some(Step {
+    Step {
         id: String::new(),
         name: reader.opt_text(fields, "name"),
         description: reader.opt_text(fields, "description"),
-        body: body?,
+        body,
         control: read_control(reader, fields),
-    })
+    }
 }
 
 /// Reports unknown keys of a step, explaining keys that belong to another kind of step.
@@ -195,9 +203,11 @@ fn read_action(
     fields: &Fields<'_>,
     what: &str,
     catalog: &Catalog,
-) -> Option<StepBody> {
+) -> StepBody {
     let names: Vec<&str> = catalog.action_names().collect();
-    let Some(action_node) = fields.get("action") else {
+    let action = if let Some(node) = fields.get("action") {
+        reader.text(node, &fields.child("action"), "`action`")
+    } else {
         reader.missing(
             fields,
             "action",
@@ -207,29 +217,42 @@ fn read_action(
                 quote_list(&names)
             )),
         );
-        return None;
+        None
     };
-    let action = reader.text(action_node, &fields.child("action"), "`action`")?;
-    let Some(spec) = catalog.action(&action) else {
-        let help = help_for(&action, names.iter().copied(), "the actions are");
-        reader.report(
-            Diagnostic::error(
-                Code::UnknownAction,
-                fields.child("action"),
-                format!("unknown action `{action}`"),
-            )
-            .at(action_node.span)
-            .with_optional_help(help),
-        );
-        // Keep what the step says, so that saving it loses nothing while the action is fixed.
+    let spec = action.as_deref().and_then(|action| catalog.action(action));
+    let Some(spec) = spec else {
+        if let (Some(action), Some(node)) = (&action, fields.get("action")) {
+            let help = help_for(action, names.iter().copied(), "the actions are");
+            reader.report(
+                Diagnostic::error(
+                    Code::UnknownAction,
+                    fields.child("action"),
+                    format!("unknown action `{action}`"),
+                )
+                .at(node.span)
+                .with_optional_help(help),
+            );
+        }
+        // Without a known action, any key that no action takes is reported (it is most likely a
+        // misspelt step key), and the rest is kept so that nothing the step says is lost.
+        let any_param: Vec<&str> = catalog
+            .actions
+            .iter()
+            .flat_map(|spec| spec.params.iter().map(|param| param.name))
+            .collect();
+        let known = [IDENTITY_KEYS, &["action"], CONTROL_KEYS, &any_param].concat();
+        reader_unknown_step_keys(reader, fields, &known, what);
         let mut params = IndexMap::new();
         for (name, _, value) in &fields.entries {
-            if !is_step_key(name) {
+            if !is_step_key(name) && any_param.contains(&name.as_ref()) {
                 let value = reader.json(value, &fields.child(name));
                 params.insert(name.to_string(), value);
             }
         }
-        return Some(StepBody::Action { action, params });
+        return StepBody::Action {
+            action: action.unwrap_or_default(),
+            params,
+        };
     };
     let param_names: Vec<&str> = spec.params.iter().map(|param| param.name).collect();
     let known = [IDENTITY_KEYS, &["action"], CONTROL_KEYS, &param_names].concat();
@@ -254,7 +277,10 @@ fn read_action(
         }
     }
     check_action(reader, fields, spec, &params);
-    Some(StepBody::Action { action, params })
+    StepBody::Action {
+        action: spec.name.to_owned(),
+        params,
+    }
 }
 
 fn is_step_key(name: &str) -> bool {
@@ -398,22 +424,48 @@ fn read_status_codes(
     }
 }
 
-fn read_for_each(
-    reader: &mut Reader<'_>,
-    fields: &Fields<'_>,
-    catalog: &Catalog,
-) -> Option<StepBody> {
-    let items_node = fields.get("for_each")?;
-    let pointer = fields.child("for_each");
-    let items = match &items_node.value {
-        NodeValue::Seq(_) => reader.json(items_node, &pointer),
-        _ => Value::String(reader.text(items_node, &pointer, "`for_each`")?),
-    };
-    Some(StepBody::ForEach {
+fn read_for_each(reader: &mut Reader<'_>, fields: &Fields<'_>, catalog: &Catalog) -> StepBody {
+    let items = fields.get("for_each").map_or(Value::Null, |node| {
+        let pointer = fields.child("for_each");
+        match &node.value {
+            NodeValue::Seq(_) => reader.json(node, &pointer),
+            _ => match reader.text(node, &pointer, "`for_each`") {
+                Some(text) if is_single_expression(&text) => Value::String(text),
+                Some(text) => {
+                    reader.report(
+                        Diagnostic::error(
+                            Code::BadValue,
+                            pointer,
+                            format!("`for_each` cannot go over the text `{text}`"),
+                        )
+                        .at(node.span)
+                        .with_help(
+                            "write a list, such as `[a, b]`, or one expression that gives a list, \
+                             such as `\"{{ inputs.paths }}\"`",
+                        ),
+                    );
+                    Value::Null
+                }
+                None => Value::Null,
+            },
+        }
+    });
+    StepBody::ForEach {
         items,
         max_parallel: reader.opt_count(fields, "max_parallel", 1),
         steps: read_body(reader, fields, "a `for_each` step", catalog),
-    })
+    }
+}
+
+/// Whether a template is one `{{ expression }}` and nothing else, as `for_each` needs.
+fn is_single_expression(text: &str) -> bool {
+    let trimmed = text.trim();
+    trimmed
+        .strip_prefix("{{")
+        .and_then(|rest| rest.strip_suffix("}}"))
+        .is_some_and(|inner| {
+            !inner.contains("{{") && !inner.contains("}}") && !inner.trim().is_empty()
+        })
 }
 
 fn read_loop(
@@ -421,14 +473,14 @@ fn read_loop(
     fields: &Fields<'_>,
     what: &str,
     catalog: &Catalog,
-) -> Option<StepBody> {
+) -> StepBody {
+    let read = |reader: &mut Reader<'_>, key: &str| {
+        fields
+            .get(key)
+            .and_then(|node| reader.text(node, &fields.child(key), &named(key)))
+            .unwrap_or_default()
+    };
     let condition = match (fields.get("while"), fields.get("until")) {
-        (Some(node), None) => {
-            LoopCondition::While(reader.text(node, &fields.child("while"), "`while`")?)
-        }
-        (None, Some(node)) => {
-            LoopCondition::Until(reader.text(node, &fields.child("until"), "`until`")?)
-        }
         (Some(_), Some(node)) => {
             reader.error(
                 Code::BadValue,
@@ -436,9 +488,10 @@ fn read_loop(
                 &fields.child("until"),
                 format!("{what} has both `while` and `until`; a loop has one condition"),
             );
-            return None;
+            LoopCondition::While(read(reader, "while"))
         }
-        (None, None) => return None,
+        (None, Some(_)) => LoopCondition::Until(read(reader, "until")),
+        _ => LoopCondition::While(read(reader, "while")),
     };
     let max_iterations = if fields.has("max_iterations") {
         reader.opt_count(fields, "max_iterations", 1)
@@ -455,11 +508,11 @@ fn read_loop(
         None
     };
     let steps = read_body(reader, fields, "a loop", catalog);
-    Some(StepBody::Loop {
+    StepBody::Loop {
         condition,
-        max_iterations: max_iterations?,
+        max_iterations: max_iterations.unwrap_or(0),
         steps,
-    })
+    }
 }
 
 fn read_body(
@@ -645,9 +698,17 @@ fn read_qc(reader: &mut Reader<'_>, node: &Node, pointer: &str) -> Vec<QcCheck> 
             ("file_exists", Some(v)) => reader
                 .text(v, &value_pointer, "`file_exists`")
                 .map(QcCheck::FileExists),
+            ("command", Some(v)) if v.as_seq().is_some_and(|argv| !argv.is_empty()) => Some(
+                QcCheck::Command(reader.text_list(v, &value_pointer, "`command`")),
+            ),
             ("command", Some(v)) => {
-                let argv = reader.text_list(v, &value_pointer, "`command`");
-                (!argv.is_empty()).then_some(QcCheck::Command(argv))
+                reader.wrong_type(
+                    v,
+                    &value_pointer,
+                    "`command`",
+                    "a program and its arguments, such as `[make, check]`",
+                );
+                None
             }
             ("judge", Some(v)) => reader
                 .text(v, &value_pointer, "`judge`")

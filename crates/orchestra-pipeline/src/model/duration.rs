@@ -129,6 +129,7 @@ impl JsonSchema for Duration {
         json_schema!({
             "description": "A length of time: whole numbers with units from the largest down, such as `30s`, `10m`, `1h30m` or `500ms`.",
             "type": "string",
+            "minLength": 1,
             "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$"
         })
     }

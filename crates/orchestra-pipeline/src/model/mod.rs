@@ -46,10 +46,14 @@ pub fn auto_instruction(text: &str) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The longest id a pipeline or a step may have.
+pub const MAX_ID_LENGTH: usize = 64;
+
 /// Whether `id` is a valid pipeline id: lowercase letters, digits, `-` and `_`, starting with a
 /// letter or digit.
 pub fn is_pipeline_id(id: &str) -> bool {
-    id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+    id.len() <= MAX_ID_LENGTH
+        && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && id
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
@@ -58,7 +62,8 @@ pub fn is_pipeline_id(id: &str) -> bool {
 /// Whether `id` is a valid step id: letters, digits, `-` and `_`, starting with a letter or `_`
 /// so that templates can name it. Ids with `-` are read as `steps['my-step']`.
 pub fn is_step_id(id: &str) -> bool {
-    id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+    id.len() <= MAX_ID_LENGTH
+        && id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')

@@ -231,6 +231,7 @@ pub struct Agent {
     pub temperature: Option<f64>,
     /// The tools the agent may call: built-in tools and the workspace's named tools.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "text_or_list")]
     pub tools: Vec<String>,
     /// How many model turns an `agent` step with this agent may take.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -369,6 +370,13 @@ pub struct Note {
     /// Height in canvas units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<f64>,
+}
+
+/// One text or a list of texts: loading reads a single text as a list of one.
+pub(crate) fn text_or_list(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }]
+    })
 }
 
 /// Writes a whole-numbered coordinate without a fraction (`120`, not `120.0`), which is how

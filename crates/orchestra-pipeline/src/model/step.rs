@@ -301,7 +301,7 @@ impl JsonSchema for QcCheck {
                 one("contains", "The output contains this text.", serde_json::json!({ "type": "string" })),
                 one("regex", "The output matches this regular expression.", serde_json::json!({ "type": "string" })),
                 one("json_schema", "The output is JSON valid against this schema.", serde_json::json!({ "type": "object" })),
-                one("max_length", "The output is at most this many characters long.", serde_json::json!({ "type": "integer", "minimum": 0 })),
+                one("max_length", "The output is at most this many characters long.", serde_json::json!({ "type": "integer", "minimum": 1 })),
                 one("file_exists", "This file exists after the step.", serde_json::json!({ "type": "string" })),
                 one("command", "This command succeeds after the step.", serde_json::json!({ "type": "array", "items": { "type": "string" }, "minItems": 1 })),
                 one("judge", "A model scores the output against this rubric.", serde_json::json!({ "type": "string" }))

@@ -7,7 +7,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::{At, Validator};
 use crate::diagnostic::Code;
-use crate::model::{EdgeKind, ReferenceField};
+use crate::model::{EdgeKind, OnFailure, ReferenceField};
 use crate::suggest::help_for;
 
 /// The edges among the steps of each scope, every route included, for asking whether one step
@@ -107,6 +107,17 @@ impl Validator<'_> {
         }
         let pointer = format!("{}/{}", entry.pointer, field.pointer());
         let Some(target) = index.get(id) else {
+            if field == ReferenceField::OnFailure {
+                let help = help_for(id, OnFailure::WORDS.iter().copied(), "it takes");
+                self.error(
+                    Code::UnknownStep,
+                    &At::Value(&pointer),
+                    Some(&entry.step.id),
+                    format!("`{id}` is neither a step nor one of `fail`, `continue` and `skip`"),
+                    help,
+                );
+                return None;
+            }
             let siblings = index.scopes[scope]
                 .members
                 .iter()

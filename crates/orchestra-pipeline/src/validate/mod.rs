@@ -51,36 +51,60 @@ impl<'a> Locator<'a> {
         self.tree.map(|tree| tree.key_span(pointer))
     }
 
-    /// The span of the first whole-word occurrence of `needle` in the text of the value at
-    /// `pointer`, such as a name inside a template; the value's span when it does not occur.
-    /// Searching the written text keeps the caret right whatever quoting the value uses.
+    /// The span of a whole-word occurrence of `needle` in the text of the value at `pointer`,
+    /// such as a name inside a template: the first one inside a `{{ … }}` or `{% … %}` tag if
+    /// any (a name can also appear in the plain text around the tags), else the first one, else
+    /// the whole value. Searching the written text keeps the caret right whatever quoting the
+    /// value uses.
     pub fn within(&self, pointer: &str, needle: &str) -> Option<Span> {
         let span = self.value(pointer)?;
         let source = self.source?;
         let written = source.slice(span);
         let is_word = |c: char| c.is_alphanumeric() || c == '_';
-        let found = written.match_indices(needle).find(|(at, _)| {
-            let before = written[..*at].chars().next_back();
-            let after = written[at + needle.len()..].chars().next();
-            !before.is_some_and(is_word) && !after.is_some_and(is_word)
-        });
-        Some(found.map_or(span, |(at, _)| source.span(span.offset + at, needle.len())))
+        let matches: Vec<usize> = written
+            .match_indices(needle)
+            .map(|(at, _)| at)
+            .filter(|&at| {
+                let before = written[..at].chars().next_back();
+                let after = written[at + needle.len()..].chars().next();
+                !before.is_some_and(is_word) && !after.is_some_and(is_word)
+            })
+            .collect();
+        let in_tag = |at: usize| {
+            let before = &written[..at];
+            let opened = before.rfind("{{").max(before.rfind("{%"));
+            let closed = before.rfind("}}").max(before.rfind("%}"));
+            opened.is_some() && opened > closed
+        };
+        let found = matches
+            .iter()
+            .copied()
+            .find(|&at| in_tag(at))
+            .or(matches.first().copied());
+        Some(found.map_or(span, |at| source.span(span.offset + at, needle.len())))
     }
 
-    /// The span of a line inside a (possibly multi-line) value, for an error that a template
-    /// parser reports by line.
-    pub fn line_within(&self, pointer: &str, line: usize) -> Option<Span> {
+    /// The span of line `line` (from 1) of a value whose text is `value`, for an error that a
+    /// template parser reports by line. The file's line is used only when it holds the same text
+    /// (a literal block); for a quoted string with `\n` escapes or a folded block the lines do
+    /// not match, and the value's first line is used instead.
+    pub fn line_within(&self, pointer: &str, value: &str, line: usize) -> Option<Span> {
         let span = self.value(pointer)?;
         let source = self.source?;
         let first_line = source.slice(span).lines().next().unwrap_or("");
+        let whole = source.span(span.offset, first_line.len());
         if line <= 1 {
-            return Some(source.span(span.offset, first_line.len()));
+            return Some(whole);
         }
         let target = span.line + line - 1;
         let text = source.line_text(target);
+        let expected = value.lines().nth(line - 1).unwrap_or("").trim();
+        if expected.is_empty() || text.trim() != expected {
+            return Some(whole);
+        }
         let indent = text.len() - text.trim_start().len();
         let start = source.span_at(target, 1).offset + indent;
-        Some(source.span(start, text.len() - indent))
+        Some(source.span(start, text.trim().len()))
     }
 }
 

@@ -186,16 +186,23 @@ impl Validator<'_> {
             }
             Syntax::Expression => {
                 let trimmed = text.trim();
-                if let Some(inner) = trimmed
-                    .strip_prefix("{{")
-                    .and_then(|rest| rest.strip_suffix("}}"))
-                {
+                if trimmed.contains("{{") || trimmed.contains("{%") {
+                    // The fix is simple only when the whole expression is one `{{ … }}`.
+                    let inner = trimmed
+                        .strip_prefix("{{")
+                        .and_then(|rest| rest.strip_suffix("}}"))
+                        .filter(|inner| !inner.contains("{{") && !inner.contains("}}"));
+                    let help = inner.map_or_else(
+                        || "write the expression alone, such as `a.output == 'yes' and inputs.strict`".to_owned(),
+                        |inner| format!("write `{}`", inner.trim()),
+                    );
                     self.error(
                         Code::TemplateSyntax,
                         &At::Value(pointer),
                         step_id,
-                        "this is an expression, not a template, so it takes no `{{ }}`".to_owned(),
-                        Some(format!("write `{}`", inner.trim())),
+                        "this is an expression, not a template, so it takes no `{{ }}` or `{% %}`"
+                            .to_owned(),
+                        Some(help),
                     );
                     return;
                 }
@@ -213,7 +220,9 @@ impl Validator<'_> {
                 } else {
                     "expression"
                 };
-                let span = self.locator.line_within(pointer, error.line().unwrap_or(1));
+                let span = self
+                    .locator
+                    .line_within(pointer, text, error.line().unwrap_or(1));
                 let mut diagnostic = crate::diagnostic::Diagnostic::error(
                     Code::TemplateSyntax,
                     pointer,
@@ -227,9 +236,43 @@ impl Validator<'_> {
         };
         let mut names: Vec<String> = names.into_iter().collect();
         names.sort_unstable();
+        // `steps['my-step']` and `inputs['x']` are subscripts, which the parser's list of names
+        // reports only as `steps` and `inputs`; minijinja's tokenizer finds what they read.
+        if names.iter().any(|name| name == "steps" || name == "inputs") {
+            for (root, key, field) in subscripts(text, syntax == Syntax::Expression) {
+                if root == "steps" {
+                    self.step_name(reachability, &key, field.as_deref(), &key, pointer, reader);
+                } else {
+                    self.input_name(&key, &key, pointer, reader);
+                }
+            }
+        }
         for name in names {
             self.name(reachability, &name, pointer, reader);
         }
+    }
+
+    /// Checks that a template's input exists.
+    fn input_name(&mut self, input: &str, word: &str, pointer: &str, reader: Reader) {
+        if self.pipeline.inputs.contains_key(input) {
+            return;
+        }
+        let step_id = reader
+            .step
+            .map(|entry| self.index.entries[entry].step.id.clone());
+        let declared = self.pipeline.inputs.keys().map(String::as_str);
+        let help = help_for(input, declared, "the inputs are").or_else(|| {
+            Some(format!(
+                "declare it under `inputs:`, such as `{input}: {{ type: string }}`"
+            ))
+        });
+        self.error(
+            Code::UnknownInput,
+            &At::Word(pointer, word),
+            step_id.as_deref(),
+            format!("the pipeline has no input `{input}`"),
+            help,
+        );
     }
 
     /// Checks one dotted name a template reads, such as `diff.output` or `inputs.base`.
@@ -244,29 +287,21 @@ impl Validator<'_> {
         let second = parts.next();
         match root {
             "inputs" => {
-                if let Some(input) = second
-                    && !self.pipeline.inputs.contains_key(input)
-                {
-                    let declared = self.pipeline.inputs.keys().map(String::as_str);
-                    let help = help_for(input, declared, "the inputs are").or_else(|| {
-                        Some(format!(
-                            "declare it under `inputs:`, such as `{input}: {{ type: string }}`"
-                        ))
-                    });
-                    let word = format!("inputs.{input}");
-                    self.error(
-                        Code::UnknownInput,
-                        &At::Word(pointer, &word),
-                        step_id,
-                        format!("the pipeline has no input `{input}`"),
-                        help,
-                    );
+                if let Some(input) = second {
+                    self.input_name(input, &format!("inputs.{input}"), pointer, reader);
                 }
                 return;
             }
             "steps" => {
                 if let Some(id) = second {
-                    self.step_name(reachability, id, parts.next(), name, pointer, reader);
+                    self.step_name(
+                        reachability,
+                        id,
+                        parts.next(),
+                        &format!("steps.{id}"),
+                        pointer,
+                        reader,
+                    );
                 }
                 return;
             }
@@ -292,7 +327,7 @@ impl Validator<'_> {
             _ => {}
         }
         if index.get(root).is_some() {
-            self.step_name(reachability, root, second, name, pointer, reader);
+            self.step_name(reachability, root, second, root, pointer, reader);
             return;
         }
         let visible: Vec<&str> = index
@@ -306,13 +341,22 @@ impl Validator<'_> {
             .chain(self.pipeline.inputs.keys().map(String::as_str))
             .chain(ALWAYS.iter().copied())
             .collect();
-        let help = help_for(root, visible.iter().copied(), "names here").map(|help| {
-            if self.pipeline.inputs.contains_key(root) {
-                format!("inputs are read as `inputs.{root}`")
-            } else {
-                help
-            }
-        });
+        // `{{ my-step.output }}` parses as `my - step.output`: point to the subscript form.
+        let dashed = index
+            .entries
+            .iter()
+            .map(|entry| entry.step.id.as_str())
+            .find(|id| {
+                id.strip_prefix(root)
+                    .is_some_and(|rest| rest.starts_with('-'))
+            });
+        let help = if let Some(dashed) = dashed {
+            Some(format!("a step id with `-` is read as `steps['{dashed}']`"))
+        } else if self.pipeline.inputs.contains_key(root) {
+            Some(format!("inputs are read as `inputs.{root}`"))
+        } else {
+            help_for(root, visible.iter().copied(), "names here")
+        };
         self.error(
             Code::UnknownName,
             &At::Word(pointer, root),
@@ -324,12 +368,13 @@ impl Validator<'_> {
 
     /// Checks a template's read of a step's result: that the step is in view, runs before the
     /// reader, and has the field read.
+    /// `word` is the text to point at in the file.
     fn step_name(
         &mut self,
         reachability: &Reachability,
         id: &str,
         field: Option<&str>,
-        name: &str,
+        word: &str,
         pointer: &str,
         reader: Reader,
     ) {
@@ -338,17 +383,12 @@ impl Validator<'_> {
             .step
             .map(|entry| index.entries[entry].step.id.clone());
         let step_id = step_id.as_deref();
-        let word = name
-            .split('.')
-            .take(if name.starts_with("steps.") { 2 } else { 1 })
-            .collect::<Vec<_>>()
-            .join(".");
         let Some(target) = index.get(id) else {
             let ids = index.entries.iter().map(|entry| entry.step.id.as_str());
             let help = help_for(id, ids, "steps");
             self.error(
                 Code::UnknownName,
-                &At::Word(pointer, &word),
+                &At::Word(pointer, word),
                 step_id,
                 format!("no step has the id `{id}`"),
                 help,
@@ -374,7 +414,7 @@ impl Validator<'_> {
             };
             self.error(
                 Code::OutOfScope,
-                &At::Word(pointer, &word),
+                &At::Word(pointer, word),
                 step_id,
                 message,
                 help,
@@ -385,10 +425,16 @@ impl Validator<'_> {
             && !RESULT_FIELDS.contains(&field)
         {
             let help = help_for(field, RESULT_FIELDS.iter().copied(), "step results have");
-            let word = format!("{word}.{field}");
+            // `{{ a.field }}` is found as `a.field`; `{{ steps['a'].field }}` only as `field`.
+            let dotted = format!("{word}.{field}");
+            let word = if self.locator.within(pointer, &dotted) == self.locator.value(pointer) {
+                field
+            } else {
+                &dotted
+            };
             self.warning(
                 Code::UnknownResultField,
-                &At::Word(pointer, &word),
+                &At::Word(pointer, word),
                 step_id,
                 format!("step results have no field `{field}`"),
                 help,
@@ -409,22 +455,62 @@ impl Validator<'_> {
         };
         if !runs_before {
             let reader_id = &index.entries[lifted].step.id;
-            let message = if lifted == target {
+            let message = if lifted != target {
+                format!("`{id}` does not run before `{reader_id}`, so its result may not exist yet")
+            } else if lifted == reader_entry {
                 format!("`{id}` reads its own result before it has one")
             } else {
-                format!("`{id}` does not run before `{reader_id}`, so its result may not exist yet")
+                format!("`{id}` is still running while its body runs, so it has no result yet")
             };
             let help = (lifted != target)
                 .then(|| format!("add `{id}` to the `depends_on` of `{reader_id}`"));
             self.warning(
                 Code::NotUpstream,
-                &At::Word(pointer, &word),
+                &At::Word(pointer, word),
                 step_id,
                 message,
                 help,
             );
         }
     }
+}
+
+/// The constant subscripts of `steps` and `inputs` in a template, as (root, key, field): for
+/// `{{ steps['my-step'].output }}`, (`steps`, `my-step`, `output`). Found with minijinja's own
+/// tokenizer, so that strings and comments are told apart from code.
+fn subscripts(text: &str, in_expression: bool) -> Vec<(String, String, Option<String>)> {
+    use minijinja::machinery::{Token, tokenize};
+    let tokens: Vec<Token<'_>> = tokenize(
+        text,
+        in_expression,
+        minijinja::syntax::SyntaxConfig::default(),
+    )
+    .map_while(Result::ok)
+    .map(|(token, _)| token)
+    .collect();
+    let mut found = Vec::new();
+    for (at, window) in tokens.windows(4).enumerate() {
+        let [
+            Token::Ident(root @ ("steps" | "inputs")),
+            Token::BracketOpen,
+            key,
+            Token::BracketClose,
+        ] = window
+        else {
+            continue;
+        };
+        let key = match key {
+            Token::Str(key) => (*key).to_owned(),
+            Token::String(key) => key.to_string(),
+            _ => continue,
+        };
+        let field = match (tokens.get(at + 4), tokens.get(at + 5)) {
+            (Some(Token::Dot), Some(Token::Ident(field))) => Some((*field).to_owned()),
+            _ => None,
+        };
+        found.push(((*root).to_owned(), key, field));
+    }
+    found
 }
 
 /// The strings of a parameter value that are templates, with their pointers.

@@ -90,6 +90,19 @@ impl Validator<'_> {
                             );
                         }
                     }
+                    QcCheck::Command(argv) => {
+                        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+                        if let Some(script) = crate::command::templated_script(&argv) {
+                            let pointer = at(&format!("qc/{n}/command/{script}"));
+                            self.error(
+                                Code::BadValue,
+                                &At::Value(&pointer),
+                                id,
+                                format!("`{}` runs this argument as code, and a template in it could run as a command", argv[0]),
+                                Some("check a file the step wrote instead, or use a script that reads its input from a file".to_owned()),
+                            );
+                        }
+                    }
                     QcCheck::FileExists(path) => {
                         self.workspace_path(path, &at(&format!("qc/{n}/file_exists")), id);
                     }
@@ -97,6 +110,7 @@ impl Validator<'_> {
                 }
             }
         }
+        self.workspace();
         let layout = &self.pipeline.layout;
         for id in layout.nodes.keys() {
             if index.get(id).is_none() {
@@ -107,6 +121,43 @@ impl Validator<'_> {
                     None,
                     format!("the layout places `{id}`, but no step has that id"),
                     Some("remove the entry, or rename it to the step's new id".to_owned()),
+                );
+            }
+        }
+    }
+
+    /// The workspace's folders are relative, so that the pipeline works on any machine, and its
+    /// tools' commands are fixed: an agent calls a tool, it does not write its command.
+    fn workspace(&mut self) {
+        let workspace = &self.pipeline.workspace;
+        for (key, folder) in [("root", &workspace.root), ("repo", &workspace.repo)] {
+            if let Some(folder) = folder
+                && (Path::new(folder).has_root()
+                    || folder.starts_with(['/', '\\', '~'])
+                    || has_drive(folder))
+            {
+                self.warning(
+                    Code::BadValue,
+                    &At::Value(&format!("/workspace/{key}")),
+                    None,
+                    format!("`workspace.{key}` is an absolute path, so the pipeline works only on this machine"),
+                    Some("write the folder relative to the pipeline file, such as `..`".to_owned()),
+                );
+            }
+        }
+        for (name, tool) in &workspace.tools {
+            let parts: Vec<&str> = match &tool.command {
+                crate::model::Command::Argv(argv) => argv.iter().map(String::as_str).collect(),
+                crate::model::Command::Line(line) => vec![line.as_str()],
+            };
+            if parts.iter().any(|part| crate::command::is_template(part)) {
+                let pointer = push_pointer(&push_pointer("/workspace/tools", name), "command");
+                self.error(
+                    Code::BadValue,
+                    &At::Value(&pointer),
+                    None,
+                    format!("the command of the tool `{name}` holds a template, but tool commands are fixed"),
+                    Some("write the command as it is run; the agent that calls the tool cannot change it".to_owned()),
                 );
             }
         }
@@ -164,13 +215,22 @@ impl Validator<'_> {
         if crate::model::auto_instruction(path).is_some() {
             return;
         }
-        let literal = path
-            .split("{{")
-            .next()
-            .unwrap_or_default()
-            .split("{%")
-            .next()
-            .unwrap_or_default();
+        // Comments render to nothing, so they are dropped; then only the literal text before the
+        // first tag (`{{` or `{%`) is known now. Windows separators count too.
+        let mut text = path.to_owned();
+        while let Some(start) = text.find("{#") {
+            let end = text[start..]
+                .find("#}")
+                .map_or(text.len(), |end| start + end + 2);
+            text.replace_range(start..end, "");
+        }
+        let literal_end = ["{{", "{%"]
+            .iter()
+            .filter_map(|tag| text.find(tag))
+            .min()
+            .unwrap_or(text.len());
+        let literal = text[..literal_end].replace('\\', "/");
+        let literal = literal.as_str();
         let absolute = literal.starts_with(['/', '\\', '~'])
             || Path::new(literal).has_root()
             || has_drive(literal);

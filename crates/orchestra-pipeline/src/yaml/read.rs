@@ -35,6 +35,18 @@ pub(crate) fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Box<(Source, 
         Some(rest) => rest.to_vec(),
         None => bytes,
     };
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        let source = Source::new(name, String::new());
+        let span = source.span(0, 0);
+        let diagnostic = Diagnostic::error(
+            Code::NotText,
+            "",
+            "the file is UTF-16 text; pipelines are UTF-8",
+        )
+        .at(span)
+        .with_help("save the file as UTF-8");
+        return Err(Box::new((source, diagnostic)));
+    }
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
         let source = Source::new(name, String::from_utf8_lossy(&bytes[..at]).into_owned());
         let span = source.span(at, 0);
@@ -214,13 +226,25 @@ fn parser_message(error: &YamlError) -> String {
     sentence
 }
 
-/// YAML forbids tabs for indentation; when the offending line starts with one, say so plainly.
+/// YAML forbids tabs for indentation; when the reported line, or the next one (the parser may
+/// stop at the end of the line before), starts with one, say so plainly.
 fn tab_help(source: &Source, line: usize) -> Option<String> {
-    source
-        .line_text(line)
-        .trim_start_matches(' ')
-        .starts_with('\t')
-        .then(|| "YAML indents with spaces; replace the tab at the start of this line".to_owned())
+    let starts_with_tab = |line: usize| {
+        source
+            .line_text(line)
+            .trim_start_matches(' ')
+            .starts_with('\t')
+    };
+    if starts_with_tab(line) {
+        Some("YAML indents with spaces; replace the tab at the start of this line".to_owned())
+    } else if starts_with_tab(line + 1) {
+        Some(format!(
+            "YAML indents with spaces; replace the tab at the start of line {}",
+            line + 1
+        ))
+    } else {
+        None
+    }
 }
 
 fn human_size(bytes: usize) -> String {

@@ -21,6 +21,9 @@ pub(crate) enum Style {
 /// Lines are kept within this many columns where the layout allows it.
 const WIDTH: usize = 100;
 
+/// The longest key written in the usual `key: value` form; YAML allows 1024 characters there.
+const MAX_IMPLICIT_KEY: usize = 1000;
+
 /// Writes `value` as a YAML document. `style` is asked for the style of every collection, given
 /// its path from the root (mapping keys, and `-` for sequence items).
 pub(crate) fn to_yaml(value: &Value, style: &dyn Fn(&[&str]) -> Style) -> String {
@@ -69,10 +72,22 @@ impl Writer<'_> {
                 push_indent(&mut self.out, indent);
             }
             let key_text = scalar_string(key, false);
-            self.out.push_str(&key_text);
-            self.out.push(':');
+            let used = if key_text.chars().count() > MAX_IMPLICIT_KEY {
+                // YAML limits a key written before `:` to 1024 characters; a longer one is
+                // written in the explicit form, `? key` on its own line and `: value` below.
+                self.out.push_str("? ");
+                self.out.push_str(&key_text);
+                self.out.push('\n');
+                push_indent(&mut self.out, indent);
+                self.out.push(':');
+                indent + 1
+            } else {
+                self.out.push_str(&key_text);
+                self.out.push(':');
+                indent + key_text.len() + 1
+            };
             self.path.push(key.clone());
-            self.value_after_key(value, indent, indent + key_text.len() + 2);
+            self.value_after_key(value, indent, used + 1);
             self.path.pop();
         }
     }
@@ -209,9 +224,7 @@ fn push_line(out: &mut String, indent: usize, line: &str) {
 fn is_multiline(text: &str) -> bool {
     text.contains('\n')
         && text.chars().any(|c| !c.is_whitespace())
-        && !text
-            .chars()
-            .any(|c| needs_escape(c) && c != '\n' && c != '\t')
+        && !text.chars().any(|c| needs_escape(c) || c == '\r')
         && text
             .split('\n')
             .all(|line| !line.ends_with([' ', '\t']) && !line.starts_with('\t'))
@@ -247,11 +260,10 @@ fn flow(value: &Value, room: usize) -> Option<String> {
             let parts: Option<Vec<String>> = map
                 .iter()
                 .map(|(key, item)| {
-                    Some(format!(
-                        "{}: {}",
-                        scalar_string(key, true),
-                        flow(item, room)?
-                    ))
+                    let key = scalar_string(key, true);
+                    (key.chars().count() <= MAX_IMPLICIT_KEY)
+                        .then(|| Some(format!("{key}: {}", flow(item, room)?)))
+                        .flatten()
                 })
                 .collect();
             format!("{{ {} }}", parts?.join(", "))
@@ -297,7 +309,7 @@ fn is_plain_safe(text: &str, in_flow: bool) -> bool {
         && !text.ends_with(':')
         && !text.contains(": ")
         && !text.contains(" #")
-        && !text.chars().any(|c| needs_escape(c) || c == '\t')
+        && !text.chars().any(|c| needs_escape(c) || matches!(c, '\t' | '\n' | '\r'))
         && !(in_flow && text.contains([',', '[', ']', '{', '}']))
         // Templates are quoted even where YAML would allow them plain, so that they stand out
         // and no reader mistakes `{{` for the start of a map.
@@ -364,8 +376,13 @@ fn looks_like_number_or_date(text: &str) -> bool {
     mantissa_ok && exponent_ok
 }
 
+/// Whether a character must be escaped in a double-quoted string: YAML allows only printable
+/// characters in its text (tab and the line breaks aside), and the byte-order mark and the
+/// Unicode line and paragraph separators are safer escaped too.
 fn needs_escape(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}')
+    let printable = matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+        || c >= '\u{10000}';
+    !printable || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}')
 }
 
 /// A double-quoted YAML string.
