@@ -4,34 +4,20 @@
 use std::collections::HashSet;
 
 use orchestra_engine::{ACTIONS, CATALOG};
+use orchestra_pipeline::model::{CONTROL_KEYS, FOR_EACH_KEYS, IDENTITY_KEYS, LOOP_KEYS};
 use orchestra_pipeline::{Source, load, save};
 
 /// Keys every step has; no action may declare a parameter with one of these names.
-const STEP_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "description",
-    "action",
-    "depends_on",
-    "join",
-    "condition",
-    "on_false",
-    "on_success",
-    "on_failure",
-    "routes",
-    "timeout",
-    "retry",
-    "cache",
-    "produces",
-    "qc",
-    "disabled",
-    "for_each",
-    "max_parallel",
-    "while",
-    "until",
-    "max_iterations",
-    "steps",
-];
+fn step_keys() -> Vec<&'static str> {
+    [
+        IDENTITY_KEYS,
+        &["action"],
+        CONTROL_KEYS,
+        FOR_EACH_KEYS,
+        LOOP_KEYS,
+    ]
+    .concat()
+}
 
 #[test]
 fn every_action_is_registered_once_with_distinct_parameters() {
@@ -56,7 +42,7 @@ fn every_action_is_registered_once_with_distinct_parameters() {
                 param.name
             );
             assert!(
-                !STEP_KEYS.contains(&param.name),
+                !step_keys().contains(&param.name),
                 "`{}.{}` shadows a step key",
                 spec.name,
                 param.name

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use orchestra_engine::{CATALOG, compile};
-use orchestra_pipeline::model::{Pipeline, Step, StepBody};
+use orchestra_pipeline::model::{
+    CONTROL_KEYS, FOR_EACH_KEYS, LOOP_KEYS, PIPELINE_KEYS, Pipeline, Step, StepBody,
+};
 use orchestra_pipeline::{check_file, json_schema, save};
 
 fn examples() -> Vec<PathBuf> {
@@ -136,45 +138,13 @@ fn together_the_examples_use_every_action_control_key_and_section() {
         .action_names()
         .map(|name| format!("action {name}"))
         .collect();
-    for key in [
-        "depends_on",
-        "join",
-        "condition",
-        "on_false",
-        "on_success",
-        "on_failure",
-        "routes",
-        "timeout",
-        "retry",
-        "cache",
-        "produces",
-        "qc",
-        "disabled",
-        "for_each",
-        "max_parallel",
-        "while",
-        "until",
-        "max_iterations",
-    ] {
-        expected.insert(format!("key {key}"));
-    }
-    for section in [
-        "orchestra",
-        "id",
-        "name",
-        "description",
-        "inputs",
-        "defaults",
-        "models",
-        "agents",
-        "workspace",
-        "limits",
-        "steps",
-        "outputs",
-        "layout",
-    ] {
-        expected.insert(format!("section {section}"));
-    }
+    let step_keys = [CONTROL_KEYS, FOR_EACH_KEYS, LOOP_KEYS].concat();
+    expected.extend(step_keys.iter().map(|key| format!("key {key}")));
+    expected.extend(
+        PIPELINE_KEYS
+            .iter()
+            .map(|section| format!("section {section}")),
+    );
     let missing: Vec<&String> = expected.difference(&used).collect();
     assert!(missing.is_empty(), "no example uses: {missing:?}");
 }

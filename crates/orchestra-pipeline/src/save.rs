@@ -19,19 +19,9 @@ pub fn save(pipeline: &Pipeline) -> String {
 /// The sections and records that read best one entry per line; everything else goes on one line
 /// when it is short.
 fn style(path: &[&str]) -> Style {
-    const BLOCK_SECTIONS: &[&str] = &[
-        "inputs",
-        "defaults",
-        "models",
-        "agents",
-        "workspace",
-        "limits",
-        "outputs",
-        "layout",
-    ];
+    // Every top-level section that is a collection (inputs, defaults, …, layout) is a block.
     let block = match path {
-        [] | ["agents", _] | ["workspace", "tools"] | ["layout", "nodes" | "notes"] => true,
-        [section] => BLOCK_SECTIONS.contains(section) || *section == "steps",
+        [] | [_] | ["agents", _] | ["workspace", "tools"] | ["layout", "nodes" | "notes"] => true,
         _ => is_step(path) || is_step_list(path),
     };
     if block { Style::Block } else { Style::Auto }

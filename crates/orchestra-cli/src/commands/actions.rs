@@ -8,16 +8,7 @@ use crate::Outcome;
 
 pub fn run(json: bool, markdown: bool) -> Outcome {
     if json {
-        return match serde_json::to_string_pretty(ACTIONS) {
-            Ok(text) => {
-                anstream::println!("{text}");
-                Outcome::Clean
-            }
-            Err(error) => {
-                anstream::eprintln!("error: cannot write the actions: {error}");
-                Outcome::Unusable
-            }
-        };
+        return super::print_json(ACTIONS);
     }
     anstream::print!("{}", if markdown { self::markdown() } else { text() });
     Outcome::Clean

@@ -31,19 +31,12 @@ pub fn run(file: &Path, json: bool, global_dir: Option<&Path>) -> Outcome {
         }
     };
     if json {
-        match serde_json::to_string_pretty(&plan) {
-            Ok(text) => anstream::println!("{text}"),
-            Err(error) => {
-                anstream::eprintln!("error: cannot write the plan: {error}");
-                return Outcome::Unusable;
-            }
-        }
-    } else {
-        for diagnostic in &report.diagnostics {
-            anstream::println!("{}\n", render::diagnostic(&report.source, diagnostic));
-        }
-        anstream::print!("{}", describe(&plan));
+        return super::print_json(&plan);
     }
+    for diagnostic in &report.diagnostics {
+        anstream::println!("{}\n", render::diagnostic(&report.source, diagnostic));
+    }
+    anstream::print!("{}", describe(&plan));
     Outcome::Clean
 }
 

@@ -12,6 +12,20 @@ use orchestra_pipeline::Checked;
 
 use crate::Outcome;
 
+/// Prints a value as pretty JSON, the form every `--json` output takes.
+fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Outcome {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => {
+            anstream::println!("{text}");
+            Outcome::Clean
+        }
+        Err(error) => {
+            anstream::eprintln!("error: cannot write the JSON output: {error}");
+            Outcome::Unusable
+        }
+    }
+}
+
 /// Loads and validates a file with the engine's actions, or says on standard error why the file
 /// cannot be read.
 fn check(path: &Path, global_dir: Option<&Path>) -> Result<Checked, Outcome> {

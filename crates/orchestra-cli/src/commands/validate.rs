@@ -46,14 +46,15 @@ pub fn run(
         }
     }
     if json {
-        let summary = json!({ "files": reports, "errors": errors, "warnings": warnings });
-        anstream::println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).unwrap_or_default()
-        );
-    } else {
-        anstream::println!("{}", summary(files.len(), errors, warnings));
+        let printed =
+            super::print_json(&json!({ "files": reports, "errors": errors, "warnings": warnings }));
+        return if printed == Outcome::Clean {
+            outcome
+        } else {
+            printed
+        };
     }
+    anstream::println!("{}", summary(files.len(), errors, warnings));
     outcome
 }
 

@@ -10,22 +10,21 @@ use indexmap::IndexMap;
 use orchestra_pipeline::{ActionSpec, ParamKind, ParamProblem, ParamSpec};
 use serde_json::Value;
 
-use super::generate::{LLM_PARAMS, PROMPT};
+use super::generate::LLM_PARAMS;
 
 /// The `agent` action.
 pub const SPEC: ActionSpec = ActionSpec {
     name: "agent",
     summary: "Lets a language model call the listed tools until it answers.",
     example: "id: investigate\naction: agent\nprompt: Find why the test suite fails and explain it.\ntools: [read_file, run-tests]\nmax_turns: 12\n",
-    params: &[
-        PROMPT,
-        LLM_PARAMS[0],
-        LLM_PARAMS[1],
-        LLM_PARAMS[2],
-        LLM_PARAMS[3],
-        LLM_PARAMS[4],
-        LLM_PARAMS[5],
-        LLM_PARAMS[6],
+    params: &with_tools(&LLM_PARAMS),
+    check,
+};
+
+/// The LLM parameters followed by the agent's own: its tools, its turns, and which tools wait for a
+/// person.
+const fn with_tools(llm: &[ParamSpec; 8]) -> [ParamSpec; 11] {
+    let tools = [
         ParamSpec {
             name: "tools",
             kind: ParamKind::Tools,
@@ -44,9 +43,15 @@ pub const SPEC: ActionSpec = ActionSpec {
             required: false,
             summary: "Tools that wait for a person's approval before each call.",
         },
-    ],
-    check,
-};
+    ];
+    let mut all = [llm[0]; 11];
+    let mut at = 0;
+    while at < 11 {
+        all[at] = if at < 8 { llm[at] } else { tools[at - 8] };
+        at += 1;
+    }
+    all
+}
 
 fn check(params: &IndexMap<String, Value>) -> Vec<ParamProblem> {
     let names = |key: &str| -> Vec<&str> {

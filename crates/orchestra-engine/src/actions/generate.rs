@@ -8,8 +8,14 @@
 
 use orchestra_pipeline::{ActionSpec, ParamKind, ParamSpec, no_check};
 
-/// The parameters that every LLM action shares.
-pub const LLM_PARAMS: [ParamSpec; 7] = [
+/// The parameters that every LLM action shares: the prompt, then the model settings.
+pub const LLM_PARAMS: [ParamSpec; 8] = [
+    ParamSpec {
+        name: "prompt",
+        kind: ParamKind::Text,
+        required: true,
+        summary: "The task for the model, a template.",
+    },
     ParamSpec {
         name: "agent",
         kind: ParamKind::Agent,
@@ -57,28 +63,11 @@ pub const LLM_PARAMS: [ParamSpec; 7] = [
     },
 ];
 
-/// The prompt of an LLM action.
-pub const PROMPT: ParamSpec = ParamSpec {
-    name: "prompt",
-    kind: ParamKind::Text,
-    required: true,
-    summary: "The task for the model, a template.",
-};
-
 /// The `generate` action.
 pub const SPEC: ActionSpec = ActionSpec {
     name: "generate",
     summary: "Sends one prompt to a language model and records its reply.",
     example: "id: summary\naction: generate\ndepends_on: [fetch]\nprompt: |\n  Summarise this for a busy reader:\n  {{ fetch.output }}\nmodel: smart\n",
-    params: &[
-        PROMPT,
-        LLM_PARAMS[0],
-        LLM_PARAMS[1],
-        LLM_PARAMS[2],
-        LLM_PARAMS[3],
-        LLM_PARAMS[4],
-        LLM_PARAMS[5],
-        LLM_PARAMS[6],
-    ],
+    params: &LLM_PARAMS,
     check: no_check,
 };

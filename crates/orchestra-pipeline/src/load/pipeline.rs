@@ -10,26 +10,12 @@ use crate::action::Catalog;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{
     Agent, Command, Defaults, FORMAT_VERSION, Input, InputType, Layout, Limits, Models, NodeLayout,
-    Note, OnFailure, Pipeline, Selection, Tool, Workspace, is_identifier, is_name, is_pipeline_id,
+    Note, OnFailure, PIPELINE_KEYS, Pipeline, Selection, Tool, Workspace, is_identifier, is_name,
+    is_pipeline_id,
 };
 use crate::yaml::{Node, push_pointer};
 
 /// The top-level keys, in the order they are written.
-pub(crate) const PIPELINE_KEYS: &[&str] = &[
-    "orchestra",
-    "id",
-    "name",
-    "description",
-    "inputs",
-    "defaults",
-    "models",
-    "agents",
-    "workspace",
-    "limits",
-    "steps",
-    "outputs",
-    "layout",
-];
 const INPUT_KEYS: &[&str] = &["type", "default", "description", "choices"];
 const DEFAULTS_KEYS: &[&str] = &[
     "timeout",

@@ -150,9 +150,22 @@ impl<'s> Reader<'s> {
 
     /// Reports every key of `fields` that is not in `known`, suggesting the closest known key.
     pub(super) fn unknown_keys(&mut self, fields: &Fields<'_>, known: &[&str], what: &str) {
+        self.unknown_keys_explained(fields, known, what, |_| None);
+    }
+
+    /// Like [`Self::unknown_keys`], with `explain` giving advice for keys it knows more about
+    /// (a key that belongs to another kind of step); other keys get a "did you mean".
+    pub(super) fn unknown_keys_explained(
+        &mut self,
+        fields: &Fields<'_>,
+        known: &[&str],
+        what: &str,
+        explain: impl Fn(&str) -> Option<String>,
+    ) {
         for (name, key, _) in &fields.entries {
             if !known.contains(&name.as_ref()) {
-                let help = help_for(name, known.iter().copied(), &format!("{what} takes"));
+                let help = explain(name)
+                    .or_else(|| help_for(name, known.iter().copied(), &format!("{what} takes")));
                 self.report(
                     Diagnostic::error(
                         Code::UnknownKey,

@@ -7,32 +7,12 @@ use super::reader::{Fields, Reader, named};
 use crate::action::{ActionSpec, Catalog, ParamKind};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{
-    Backoff, Control, Join, LoopCondition, OnFailure, QcCheck, RESERVED_NAMES, Retry, Route, Step,
-    StepBody, is_step_id,
+    Backoff, CONTROL_KEYS, Control, FOR_EACH_KEYS, IDENTITY_KEYS, Join, LOOP_KEYS, LoopCondition,
+    OnFailure, QcCheck, RESERVED_NAMES, Retry, Route, Step, StepBody, is_step_id,
 };
 use crate::suggest::{help_for, quote_list};
 use crate::yaml::{Node, NodeValue, push_pointer};
 
-/// Keys every step may have.
-const IDENTITY_KEYS: &[&str] = &["id", "name", "description"];
-/// The control keys, in the order they are documented.
-pub(crate) const CONTROL_KEYS: &[&str] = &[
-    "depends_on",
-    "join",
-    "condition",
-    "on_false",
-    "on_success",
-    "on_failure",
-    "routes",
-    "timeout",
-    "retry",
-    "cache",
-    "produces",
-    "qc",
-    "disabled",
-];
-const FOR_EACH_KEYS: &[&str] = &["for_each", "max_parallel", "steps"];
-const LOOP_KEYS: &[&str] = &["while", "until", "max_iterations", "steps"];
 const ROUTE_KEYS: &[&str] = &["when", "goto", "max_loops"];
 const RETRY_KEYS: &[&str] = &["attempts", "backoff", "delay", "max_delay", "jitter"];
 
@@ -170,11 +150,8 @@ fn reader_unknown_step_keys(
     known: &[&str],
     what: &str,
 ) {
-    for (name, key, _) in &fields.entries {
-        if known.contains(&name.as_ref()) {
-            continue;
-        }
-        let help = if FOR_EACH_KEYS.contains(&name.as_ref()) || LOOP_KEYS.contains(&name.as_ref()) {
+    reader.unknown_keys_explained(fields, known, what, |name| {
+        if FOR_EACH_KEYS.contains(&name) || LOOP_KEYS.contains(&name) {
             Some(format!(
                 "`{name}` belongs to `for_each`, `while` and `until` steps"
             ))
@@ -184,18 +161,9 @@ fn reader_unknown_step_keys(
                     .to_owned(),
             )
         } else {
-            help_for(name, known.iter().copied(), "a step takes")
-        };
-        reader.report(
-            Diagnostic::error(
-                Code::UnknownKey,
-                fields.child(name),
-                format!("unknown key `{name}` in {what}"),
-            )
-            .at(key.span)
-            .with_optional_help(help),
-        );
-    }
+            None
+        }
+    });
 }
 
 fn read_action(

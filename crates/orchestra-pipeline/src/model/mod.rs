@@ -19,6 +19,49 @@ pub use step::{
     Retry, Route, Step, StepBody,
 };
 
+/// The top-level keys of a pipeline, in the order they are written.
+pub const PIPELINE_KEYS: &[&str] = &[
+    "orchestra",
+    "id",
+    "name",
+    "description",
+    "inputs",
+    "defaults",
+    "models",
+    "agents",
+    "workspace",
+    "limits",
+    "steps",
+    "outputs",
+    "layout",
+];
+
+/// The keys that name and describe a step.
+pub const IDENTITY_KEYS: &[&str] = &["id", "name", "description"];
+
+/// The keys that say when and how a step runs, in the order they are documented.
+pub const CONTROL_KEYS: &[&str] = &[
+    "depends_on",
+    "join",
+    "condition",
+    "on_false",
+    "on_success",
+    "on_failure",
+    "routes",
+    "timeout",
+    "retry",
+    "cache",
+    "produces",
+    "qc",
+    "disabled",
+];
+
+/// The keys of a `for_each` step besides its identity and control keys.
+pub const FOR_EACH_KEYS: &[&str] = &["for_each", "max_parallel", "steps"];
+
+/// The keys of a `while` or `until` step besides its identity and control keys.
+pub const LOOP_KEYS: &[&str] = &["while", "until", "max_iterations", "steps"];
+
 /// The format version this build writes, and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
 

@@ -146,6 +146,14 @@ enum At<'p> {
     Word(&'p str, &'p str),
 }
 
+impl At<'_> {
+    fn pointer(&self) -> &str {
+        match self {
+            At::Value(pointer) | At::Key(pointer) | At::Word(pointer, _) => pointer,
+        }
+    }
+}
+
 impl Validator<'_> {
     fn push(&mut self, mut diagnostic: Diagnostic, at: &At<'_>, step: Option<&str>) {
         diagnostic.span = match at {
@@ -165,14 +173,8 @@ impl Validator<'_> {
         message: String,
         help: Option<String>,
     ) {
-        let pointer = match at {
-            At::Value(pointer) | At::Key(pointer) | At::Word(pointer, _) => *pointer,
-        };
-        self.push(
-            Diagnostic::error(code, pointer, message).with_optional_help(help),
-            at,
-            step,
-        );
+        let diagnostic = Diagnostic::error(code, at.pointer(), message).with_optional_help(help);
+        self.push(diagnostic, at, step);
     }
 
     fn warning(
@@ -183,14 +185,8 @@ impl Validator<'_> {
         message: String,
         help: Option<String>,
     ) {
-        let pointer = match at {
-            At::Value(pointer) | At::Key(pointer) | At::Word(pointer, _) => *pointer,
-        };
-        self.push(
-            Diagnostic::warning(code, pointer, message).with_optional_help(help),
-            at,
-            step,
-        );
+        let diagnostic = Diagnostic::warning(code, at.pointer(), message).with_optional_help(help);
+        self.push(diagnostic, at, step);
     }
 
     /// Two steps with the same id anywhere in the pipeline: templates name steps by id alone.

@@ -99,24 +99,18 @@ impl Writer<'_> {
                 self.out.push(' ');
                 self.literal_block(text, indent + 2);
             }
-            Value::Object(map) if !map.is_empty() => {
+            Value::Object(_) | Value::Array(_) if !is_empty_collection(value) => {
                 if let Some(line) = self.flow_if_allowed(value, used + 1) {
                     self.out.push(' ');
                     self.out.push_str(&line);
                     self.out.push('\n');
                 } else {
                     self.out.push('\n');
-                    self.block_map(map, indent + 2, "");
-                }
-            }
-            Value::Array(items) if !items.is_empty() => {
-                if let Some(line) = self.flow_if_allowed(value, used + 1) {
-                    self.out.push(' ');
-                    self.out.push_str(&line);
-                    self.out.push('\n');
-                } else {
-                    self.out.push('\n');
-                    self.block_seq(items, indent + 2);
+                    match value {
+                        Value::Object(map) => self.block_map(map, indent + 2, ""),
+                        Value::Array(items) => self.block_seq(items, indent + 2),
+                        _ => {}
+                    }
                 }
             }
             scalar => {
@@ -228,6 +222,14 @@ fn is_multiline(text: &str) -> bool {
         && text
             .split('\n')
             .all(|line| !line.ends_with([' ', '\t']) && !line.starts_with('\t'))
+}
+
+fn is_empty_collection(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
 }
 
 /// A scalar outside `[...]` and `{...}`, where commas and brackets need no quotes.
