@@ -1,14 +1,30 @@
-//! The Orchestra engine: the registry of actions, and the compiler from a pipeline to a plan.
+//! The Orchestra engine: actions, the compiler, the scheduler, templates, and run results.
 //!
-//! Each action is one file in [`actions`] that declares its parameters (and, with the engine
-//! issue, how it runs). [`CATALOG`] hands them to the format crate for loading and validation;
-//! [`compile`] turns a valid pipeline into the [`Plan`] the scheduler will run and the studio
-//! will draw.
+//! - [`actions`]: one file per action, declaring its parameters and how it runs; [`CATALOG`]
+//!   hands the declarations to the format crate for loading and validation.
+//! - [`compile`] turns a valid pipeline into the [`Plan`] the scheduler runs and the studio draws.
+//! - [`run::run`] executes a plan. Every decision is an event ([`RunEvent`]) committed through a
+//!   [`services::RunSink`] before anything acts on it, so a run is the fold of its events
+//!   ([`run::RunState`]) and resumes from its stored log.
+//! - The engine does no ambient IO of its own: the sink, the clock, randomness and the model
+//!   client come in as [`Services`]; only actions touch files, programs and the network.
 
 pub mod actions;
 mod compile;
+pub mod event;
 mod plan;
+pub mod result;
+pub mod retry;
+pub mod run;
+pub mod services;
+pub mod state;
+pub mod templates;
+pub mod workspace;
 
 pub use actions::{ACTIONS, BUILTIN_TOOLS, CATALOG};
 pub use compile::{CompileError, compile};
-pub use plan::{AutoValue, Edge, Graph, Plan, PlannedStep, RetryPolicy, Work};
+pub use event::{Record, RunEvent, StepKey};
+pub use plan::{AutoValue, Edge, Graph, Plan, PlannedStep, RetryPolicy, Work, describe_duration};
+pub use result::{RunStatus, StepResult, Usage};
+pub use services::Services;
+pub use state::StepStatus;

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use orchestra_engine::{ACTIONS, CATALOG};
+use orchestra_engine::CATALOG;
 use orchestra_pipeline::model::{CONTROL_KEYS, FOR_EACH_KEYS, IDENTITY_KEYS, LOOP_KEYS};
 use orchestra_pipeline::{Source, load, save};
 
@@ -22,7 +22,7 @@ fn step_keys() -> Vec<&'static str> {
 #[test]
 fn every_action_is_registered_once_with_distinct_parameters() {
     let mut names = HashSet::new();
-    for spec in ACTIONS {
+    for spec in CATALOG.actions {
         assert!(
             names.insert(spec.name),
             "the action `{}` is registered twice",
@@ -59,7 +59,7 @@ fn every_action_is_registered_once_with_distinct_parameters() {
 
 #[test]
 fn every_action_example_is_a_valid_canonical_step() {
-    for spec in ACTIONS {
+    for spec in CATALOG.actions {
         let step: String = spec
             .example
             .lines()

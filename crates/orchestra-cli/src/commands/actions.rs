@@ -2,13 +2,13 @@
 
 use std::fmt::Write;
 
-use orchestra_engine::ACTIONS;
+use orchestra_engine::CATALOG;
 
 use crate::Outcome;
 
 pub fn run(json: bool, markdown: bool) -> Outcome {
     if json {
-        return super::print_json(ACTIONS);
+        return super::print_json(CATALOG.actions);
     }
     anstream::print!("{}", if markdown { self::markdown() } else { text() });
     Outcome::Clean
@@ -16,7 +16,7 @@ pub fn run(json: bool, markdown: bool) -> Outcome {
 
 fn text() -> String {
     let mut out = String::new();
-    for spec in ACTIONS {
+    for spec in CATALOG.actions {
         let _ = writeln!(out, "{:12} {}", spec.name, spec.summary);
         for param in spec.params {
             let required = if param.required { " (required)" } else { "" };
@@ -34,7 +34,7 @@ pub fn markdown() -> String {
          step. Strings in text, path, command, map, list and JSON parameters are templates. Any \
          parameter may be `<AUTO>instruction</AUTO>`, for the orchestrator model to choose.\n",
     );
-    for spec in ACTIONS {
+    for spec in CATALOG.actions {
         let _ = write!(
             out,
             "\n## `{}`\n\n{}\n\n| parameter | kind | required | what it does |\n|---|---|---|---|\n",

@@ -10,10 +10,14 @@ use indexmap::IndexMap;
 use orchestra_pipeline::{ActionSpec, ParamKind, ParamProblem, ParamSpec};
 use serde_json::Value;
 
+use super::Action;
 use super::generate::LLM_PARAMS;
 
 /// The `agent` action.
-pub const SPEC: ActionSpec = ActionSpec {
+pub(super) const ACTION: Action = Action { spec: SPEC, run: super::generate::call_model };
+
+/// What `agent` takes.
+const SPEC: ActionSpec = ActionSpec {
     name: "agent",
     summary: "Lets a language model call the listed tools until it answers.",
     example: "id: investigate\naction: agent\nprompt: Find why the test suite fails and explain it.\ntools: [read_file, run-tests]\nmax_turns: 12\n",

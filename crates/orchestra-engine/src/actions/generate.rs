@@ -6,7 +6,13 @@
 //! `output`. With `output_schema` the reply must be JSON valid against it (it is asked for again
 //! once, with the validation error, when it is not), and `output` is the parsed value.
 
+use futures::future::BoxFuture;
 use orchestra_pipeline::{ActionSpec, ParamKind, ParamSpec, no_check};
+use serde_json::Value;
+
+use super::{Action, ActionOutput, Call, Done, Failure};
+use crate::event::RunEvent;
+use crate::services::{ModelError, ModelRequest};
 
 /// The parameters that every LLM action shares: the prompt, then the model settings.
 pub const LLM_PARAMS: [ParamSpec; 8] = [
@@ -64,10 +70,32 @@ pub const LLM_PARAMS: [ParamSpec; 8] = [
 ];
 
 /// The `generate` action.
-pub const SPEC: ActionSpec = ActionSpec {
+pub(super) const ACTION: Action = Action { spec: SPEC, run: super::generate::call_model };
+
+/// What `generate` takes.
+const SPEC: ActionSpec = ActionSpec {
     name: "generate",
     summary: "Sends one prompt to a language model and records its reply.",
     example: "id: summary\naction: generate\ndepends_on: [fetch]\nprompt: |\n  Summarise this for a busy reader:\n  {{ fetch.output }}\nmodel: smart\n",
     params: &LLM_PARAMS,
     check: no_check,
 };
+
+/// One attempt of an LLM step (`generate` or `agent`): a call through the run's model client.
+pub(super) fn call_model(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
+    Box::pin(async move {
+        let request = ModelRequest {
+            step: call.step.clone(),
+            action: call.action.to_owned(),
+            params: Value::Object(call.params.clone()),
+        };
+        let reply = call.bounded(call.env.models().call(request)).await?.map_err(|error| match error {
+            ModelError::Retryable(message) => Failure::retryable(message),
+            ModelError::Fatal(message) => Failure::fatal(message),
+        })?;
+        if let Some(usage) = reply.usage {
+            call.env.emit(RunEvent::Usage { step: call.step.clone(), usage })?;
+        }
+        Ok(Done::Output(ActionOutput { output: reply.output, usage: reply.usage, ..ActionOutput::default() }))
+    })
+}

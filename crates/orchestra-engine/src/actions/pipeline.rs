@@ -8,8 +8,16 @@ use indexmap::IndexMap;
 use orchestra_pipeline::{ActionSpec, ParamKind, ParamProblem, ParamSpec};
 use serde_json::Value;
 
+use futures::future::BoxFuture;
+use serde_json::Map;
+
+use super::{Action, ActionOutput, Call, Done, Failure};
+
 /// The `pipeline` action.
-pub const SPEC: ActionSpec = ActionSpec {
+pub(super) const ACTION: Action = Action { spec: SPEC, run: start };
+
+/// What `pipeline` takes.
+const SPEC: ActionSpec = ActionSpec {
     name: "pipeline",
     summary: "Runs another pipeline file as one step.",
     example: "id: brief\naction: pipeline\npath: research-brief.yaml\ninputs: { topics: [\"{{ inputs.topic }}\"] }\n",
@@ -46,4 +54,16 @@ fn check(params: &IndexMap<String, Value>) -> Vec<ParamProblem> {
         }
         _ => Vec::new(),
     }
+}
+
+fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
+    Box::pin(async move {
+        let path = call.required("path")?;
+        let inputs: Map<String, Value> = match call.params.get("inputs") {
+            Some(Value::Object(inputs)) => inputs.clone(),
+            _ => Map::new(),
+        };
+        let outputs = call.env.run_child(call.step, path, inputs).await?;
+        Ok(Done::Output(ActionOutput { output: outputs, ..ActionOutput::default() }))
+    })
 }

@@ -9,14 +9,26 @@
 //! a value such as `; rm -rf ~` is text, never a command. A single command line runs only with
 //! `shell: true`, and then templates are refused in it: values go in through `env`.
 
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
 use indexmap::IndexMap;
 use orchestra_pipeline::{
     ActionSpec, ParamKind, ParamProblem, ParamSpec, is_template, templated_script,
 };
+use process_wrap::tokio::{ChildWrapper, CommandWrap, KillOnDrop, ProcessGroup};
 use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+
+use super::{Action, ActionOutput, Call, Done, Failure};
+use crate::event::{RunEvent, Stream};
 
 /// The `shell` action.
-pub const SPEC: ActionSpec = ActionSpec {
+pub(super) const ACTION: Action = Action { spec: SPEC, run: start };
+
+/// What `shell` takes.
+const SPEC: ActionSpec = ActionSpec {
     name: "shell",
     summary: "Runs a program with its arguments and records its exit code and output.",
     example: "id: diff\naction: shell\nrun: [git, diff, \"{{ inputs.base }}...HEAD\"]\nenv: { GIT_PAGER: cat }\ntimeout: 1m\n",
@@ -109,4 +121,157 @@ fn check(params: &IndexMap<String, Value>) -> Vec<ParamProblem> {
 
 fn is_auto(text: &str) -> bool {
     orchestra_pipeline::model::auto_instruction(text).is_some()
+}
+
+/// How long a program has to stop after SIGTERM before it is killed.
+const GRACE: Duration = Duration::from_secs(2);
+/// Output is sent to the run's log at most this often, so a chatty program costs few writes.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
+    Box::pin(run(call))
+}
+
+async fn run(call: Call<'_>) -> Result<Done, Failure> {
+    let env = call.env;
+    let argv: Vec<String> = match call.params.get("run") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::String(line)) if call.flag("shell") => vec!["sh".to_owned(), "-c".to_owned(), line.clone()],
+        _ => return Err(Failure::fatal("the step has no command to run")),
+    };
+    let Some((program, arguments)) = argv.split_first() else {
+        return Err(Failure::fatal("the command names no program"));
+    };
+    let cwd = match call.text("cwd") {
+        Some(folder) => env.workspace().resolve(folder).map_err(|error| Failure::fatal(error.to_string()))?,
+        None => env.workspace().root().to_path_buf(),
+    };
+    let mut command = CommandWrap::with_new(program, |command| {
+        command.args(arguments).current_dir(&cwd).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.stdin(if call.params.contains_key("stdin") { Stdio::piped() } else { Stdio::null() });
+        if let Some(Value::Object(vars)) = call.params.get("env") {
+            for (name, value) in vars {
+                command.env(name, value.as_str().unwrap_or_default());
+            }
+        }
+    });
+    // A group of its own, so that stopping the step stops every process it started.
+    command.wrap(ProcessGroup::leader()).wrap(KillOnDrop);
+    let spawned = command.spawn().map_err(|error| spawn_failure(program, &cwd, &error))?;
+    let mut running = Running(Some(spawned));
+    let outcome = {
+        let Some(child) = running.0.as_mut() else { return Err(Failure::fatal("the program did not start")) };
+        if let Some(mut stdin) = child.stdin().take() {
+            let text = call.text("stdin").unwrap_or_default().to_owned();
+            tokio::spawn(async move {
+                // A program that exits without reading its input closes the pipe; that is not an
+                // error of the step.
+                let _ = stdin.write_all(text.as_bytes()).await;
+            });
+        }
+        let stdout = child.stdout().take();
+        let stderr = child.stderr().take();
+        call.bounded(async {
+            let streams = tokio::join!(collect(&call, stdout, Stream::Stdout), collect(&call, stderr, Stream::Stderr));
+            let status = child.wait().await;
+            (streams, status)
+        })
+        .await
+    };
+    let ((stdout, stderr), status) = match outcome {
+        Ok(done) => {
+            running.0 = None;
+            done
+        }
+        Err(failure) => {
+            if let Some(mut child) = running.0.take() {
+                stop(child.as_mut()).await;
+            }
+            return Err(failure);
+        }
+    };
+    let stdout = stdout?;
+    let stderr = stderr?;
+    let status = status.map_err(|error| Failure::retryable(format!("waiting for `{program}` failed: {error}")))?;
+    let exit_code = status.code();
+    let output = ActionOutput {
+        output: Value::String(stdout),
+        exit_code: Some(exit_code.unwrap_or(-1)),
+        stderr: Some(stderr.clone()),
+        ..ActionOutput::default()
+    };
+    match exit_code {
+        Some(0) => Ok(Done::Output(output)),
+        Some(code) => {
+            let tail = last_line(&stderr).map(|line| format!(": {line}")).unwrap_or_default();
+            Err(Failure::retryable(format!("`{program}` exited with status {code}{tail}")).with_output(output))
+        }
+        None => Err(Failure::retryable(format!("`{program}` was stopped by a signal")).with_output(output)),
+    }
+}
+
+/// Reads a stream to its end, sending it to the run's log in chunks as it comes.
+async fn collect(call: &Call<'_>, stream: Option<impl AsyncRead + Unpin>, kind: Stream) -> Result<String, Failure> {
+    let Some(stream) = stream else { return Ok(String::new()) };
+    let mut lines = BufReader::new(stream).lines();
+    let mut all = String::new();
+    let mut pending = String::new();
+    let mut last_flush = tokio::time::Instant::now();
+    loop {
+        let line = lines
+            .next_line()
+            .await
+            .map_err(|error| Failure::retryable(format!("reading the program's output failed: {error}")))?;
+        let Some(line) = line else { break };
+        all.push_str(&line);
+        all.push('\n');
+        pending.push_str(&line);
+        pending.push('\n');
+        if last_flush.elapsed() >= FLUSH_EVERY {
+            call.env.emit(RunEvent::OutputChunk { step: call.step.clone(), stream: kind, text: std::mem::take(&mut pending) })?;
+            last_flush = tokio::time::Instant::now();
+        }
+    }
+    if !pending.is_empty() {
+        call.env.emit(RunEvent::OutputChunk { step: call.step.clone(), stream: kind, text: pending })?;
+    }
+    Ok(all)
+}
+
+/// Stops a program and everything it started: SIGTERM to the group, a moment to exit, then
+/// SIGKILL.
+async fn stop(child: &mut dyn ChildWrapper) {
+    const SIGTERM: i32 = 15;
+    let _ = child.signal(SIGTERM);
+    if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+}
+
+/// A started program. If the step's future is dropped before the program ended (the run's runtime
+/// shutting down), the whole process group is killed; the normal paths stop it gracefully first.
+struct Running(Option<Box<dyn ChildWrapper>>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.start_kill();
+        }
+    }
+}
+
+fn spawn_failure(program: &str, cwd: &std::path::Path, error: &std::io::Error) -> Failure {
+    match error.kind() {
+        std::io::ErrorKind::NotFound if !cwd.exists() => {
+            Failure::fatal(format!("the folder `{}` does not exist", cwd.display()))
+        }
+        std::io::ErrorKind::NotFound => Failure::fatal(format!("program `{program}` not found")),
+        std::io::ErrorKind::PermissionDenied => Failure::fatal(format!("program `{program}` cannot be run: permission denied")),
+        _ => Failure::retryable(format!("program `{program}` could not start: {error}")),
+    }
+}
+
+fn last_line(text: &str) -> Option<&str> {
+    text.lines().rev().map(str::trim).find(|line| !line.is_empty())
 }

@@ -6,8 +6,16 @@
 
 use orchestra_pipeline::{ActionSpec, ParamKind, ParamSpec, no_check};
 
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use super::{Action, ActionOutput, Call, Done, Failure};
+
 /// The `template` action.
-pub const SPEC: ActionSpec = ActionSpec {
+pub(super) const ACTION: Action = Action { spec: SPEC, run: start };
+
+/// What `template` takes.
+const SPEC: ActionSpec = ActionSpec {
     name: "template",
     summary: "Renders text from inputs and earlier results.",
     example: "id: greeting\naction: template\ntemplate: \"Hello, {{ inputs.name }}!\"\n",
@@ -19,3 +27,11 @@ pub const SPEC: ActionSpec = ActionSpec {
     }],
     check: no_check,
 };
+
+fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
+    Box::pin(async move {
+        // The engine renders every parameter before the action runs; what is left is the text.
+        let text = call.required("template")?;
+        Ok(Done::Output(ActionOutput { output: Value::String(text.to_owned()), ..ActionOutput::default() }))
+    })
+}

@@ -431,7 +431,7 @@ impl Step {
 }
 
 /// How two steps are connected in the graph.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EdgeKind {
     /// `depends_on`: the dependency runs first and its results flow in.

@@ -1,0 +1,312 @@
+//! What happens during a run, as a closed list of events.
+//!
+//! The engine emits these and everyone else subscribes: the store persists them, the CLI prints
+//! them, the studio draws them. Every event is committed to the store before anyone sees it, and
+//! folding the stored events ([`crate::run::RunState`]) rebuilds the state of a run exactly, which
+//! is how a run resumes.
+
+use jiff::Timestamp;
+use orchestra_pipeline::model::EdgeKind;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::result::{RunStatus, StepResult, Usage};
+
+/// Where in a run a step executes: its id, inside the bodies that contain it. A top-level step is
+/// its id (`diff`); a step in the third item of a `for_each` is `per_topic[2]/notes`; a step in
+/// the second pass of a loop is `polish#2/edit`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StepKey(String);
+
+impl StepKey {
+    /// The key of step `id` in the scope at `scope` (empty for the top level).
+    pub fn new(scope: &str, id: &str) -> Self {
+        if scope.is_empty() { Self(id.to_owned()) } else { Self(format!("{scope}/{id}")) }
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The step's id, the last part of the key.
+    pub fn id(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+
+    /// The scope the step runs in: empty at the top level.
+    pub fn scope(&self) -> &str {
+        self.0.rsplit_once('/').map_or("", |(scope, _)| scope)
+    }
+
+    /// The scope of one item of this `for_each` step.
+    pub fn item_scope(&self, index: usize) -> String {
+        format!("{}[{index}]", self.0)
+    }
+
+    /// The scope of one pass of this loop step.
+    pub fn pass_scope(&self, pass: u32) -> String {
+        format!("{}#{pass}", self.0)
+    }
+
+    /// Whether this key is this step or lies inside its bodies.
+    pub fn is_within(&self, container: &StepKey) -> bool {
+        self.0 == container.0
+            || self.0.strip_prefix(&container.0).is_some_and(|rest| rest.starts_with(['[', '#']))
+    }
+}
+
+impl std::fmt::Display for StepKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which output stream a chunk of text came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    /// A program's standard output.
+    Stdout,
+    /// A program's standard error.
+    Stderr,
+    /// Text a model is writing.
+    Text,
+}
+
+/// Why a step was skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Its `condition` was false.
+    Condition,
+    /// It is `disabled`.
+    Disabled,
+    /// A step it depends on did not succeed.
+    Upstream,
+    /// No routing key sent the run to it.
+    NotRouted,
+    /// It failed with `on_failure: skip`.
+    Failure,
+    /// A person rejected it (an approval with `on_false`).
+    Rejected,
+}
+
+/// The run and step that started a sub-pipeline's run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parent {
+    /// The parent run.
+    pub run: String,
+    /// The `pipeline` step in it.
+    pub step: StepKey,
+}
+
+/// One thing that happened in a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// The run began.
+    RunStarted {
+        /// The pipeline's id.
+        pipeline: String,
+        /// The inputs, defaults applied.
+        inputs: Map<String, Value>,
+        /// The text of the pipeline file as it ran, so that the run can be resumed and
+        /// reported even after the file changed.
+        snapshot: String,
+        /// The pipeline file's path.
+        file: String,
+        /// The folder the run works in.
+        workspace: String,
+        /// The run and step that started this run, for a sub-pipeline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<Parent>,
+    },
+    /// An interrupted, failed or paused run continues: steps that were in flight or failed
+    /// start over; finished steps keep their results.
+    RunResumed,
+    /// A step's dependencies are done and it is about to run.
+    StepQueued {
+        /// The step.
+        step: StepKey,
+    },
+    /// An attempt of a step began, with its rendered inputs (the exact command or prompt).
+    StepStarted {
+        /// The step.
+        step: StepKey,
+        /// The attempt, from 1.
+        attempt: u32,
+        /// The parameters after templates were rendered.
+        inputs: Value,
+    },
+    /// Text a running step produced.
+    OutputChunk {
+        /// The step.
+        step: StepKey,
+        /// Where the text came from.
+        stream: Stream,
+        /// The text.
+        text: String,
+    },
+    /// An attempt failed; another follows after the wait unless none is left.
+    AttemptFailed {
+        /// The step.
+        step: StepKey,
+        /// The attempt that failed.
+        attempt: u32,
+        /// What went wrong.
+        error: String,
+        /// The wait before the next attempt, when there is one.
+        retry_in_ms: Option<u64>,
+    },
+    /// Tokens a model step used.
+    Usage {
+        /// The step.
+        step: StepKey,
+        /// The tokens.
+        usage: Usage,
+    },
+    /// A file a step produced.
+    Artifact {
+        /// The step.
+        step: StepKey,
+        /// The path, relative to the workspace.
+        path: String,
+        /// The SHA-256 of its content, in hex.
+        sha256: String,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// An approval step waits for a person.
+    WaitingForApproval {
+        /// The step.
+        step: StepKey,
+        /// What the person is asked.
+        message: String,
+        /// When an unanswered approval counts as rejected.
+        deadline: Option<Timestamp>,
+    },
+    /// A person answered an approval.
+    ApprovalAnswered {
+        /// The step.
+        step: StepKey,
+        /// Whether they approved.
+        approved: bool,
+        /// What they said.
+        comment: Option<String>,
+        /// Who answered, when known.
+        by: Option<String>,
+    },
+    /// A step finished: succeeded, failed, was skipped or cancelled.
+    StepFinished {
+        /// The step.
+        step: StepKey,
+        /// Its result.
+        result: StepResult,
+    },
+    /// A routing key sent the run to a step. A route back to an earlier step starts those steps
+    /// over: `reset` lists them.
+    RouteTaken {
+        /// The step whose routing key fired.
+        from: StepKey,
+        /// The step it sent the run to.
+        to: StepKey,
+        /// Which key fired.
+        kind: EdgeKind,
+        /// How many times this route has been taken in the run, this time included.
+        count: u32,
+        /// The steps that start over (for a route back).
+        reset: Vec<StepKey>,
+    },
+    /// A `for_each` step's list, evaluated once so that a resumed run goes over the same items.
+    ItemsResolved {
+        /// The step.
+        step: StepKey,
+        /// The items.
+        items: Vec<Value>,
+    },
+    /// A loop began a pass.
+    PassStarted {
+        /// The step.
+        step: StepKey,
+        /// The pass, from 1.
+        pass: u32,
+    },
+    /// Someone asked for the run to stop.
+    CancelRequested,
+    /// The run ended, or paused waiting for approval.
+    RunFinished {
+        /// How it ended.
+        status: RunStatus,
+        /// What it returned.
+        outputs: Map<String, Value>,
+        /// Why it did not succeed.
+        error: Option<String>,
+    },
+}
+
+impl RunEvent {
+    /// The step the event is about, if it is about one.
+    pub fn step(&self) -> Option<&StepKey> {
+        match self {
+            Self::StepQueued { step }
+            | Self::StepStarted { step, .. }
+            | Self::OutputChunk { step, .. }
+            | Self::AttemptFailed { step, .. }
+            | Self::Usage { step, .. }
+            | Self::Artifact { step, .. }
+            | Self::WaitingForApproval { step, .. }
+            | Self::ApprovalAnswered { step, .. }
+            | Self::StepFinished { step, .. }
+            | Self::ItemsResolved { step, .. }
+            | Self::PassStarted { step, .. } => Some(step),
+            Self::RouteTaken { from, .. } => Some(from),
+            Self::RunStarted { .. } | Self::RunResumed | Self::CancelRequested | Self::RunFinished { .. } => None,
+        }
+    }
+}
+
+/// An event with the time it happened and its place in the run's log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Its position in the run's log, from 1.
+    pub seq: u64,
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: RunEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_keys_name_their_scope_and_id() {
+        let top = StepKey::new("", "per_topic");
+        assert_eq!(top.as_str(), "per_topic");
+        let inner = StepKey::new(&top.item_scope(2), "notes");
+        assert_eq!(inner.as_str(), "per_topic[2]/notes");
+        assert_eq!((inner.id(), inner.scope()), ("notes", "per_topic[2]"));
+        assert!(inner.is_within(&top), "a body step lies within its container");
+        assert!(!StepKey::new("", "per_topic_two").is_within(&top), "a longer id is not a body");
+        let pass = StepKey::new(&StepKey::new("", "polish").pass_scope(3), "edit");
+        assert_eq!(pass.as_str(), "polish#3/edit");
+    }
+
+    #[test]
+    fn events_serialize_with_their_type_and_read_back() {
+        let event = RunEvent::StepStarted {
+            step: StepKey::new("", "diff"),
+            attempt: 1,
+            inputs: serde_json::json!({ "run": ["git", "diff"] }),
+        };
+        let json = serde_json::to_value(&event).expect("an event converts to JSON");
+        assert_eq!(json["type"], "step_started");
+        assert_eq!(json["step"], "diff");
+        let back: RunEvent = serde_json::from_value(json).expect("and reads back");
+        assert_eq!(back, event);
+    }
+}

@@ -1,0 +1,409 @@
+//! Running a plan: the scheduler, step execution, and the state every decision is made from.
+//!
+//! A run is a fold of its events. The scheduler decides what happens next by reading the state,
+//! and changes it only by committing events (durably, through the [`RunSink`]); so the state of
+//! a live run equals the state rebuilt from its stored log, and a run whose process died resumes
+//! exactly where its log ends.
+
+mod context;
+mod inputs;
+mod scope;
+mod state;
+mod step;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+pub use inputs::{InputError, resolve_inputs};
+pub use state::{Answer, FoldError, RunState, StepState, Waiting};
+
+use self::context::{Frame, Scope};
+use self::scope::ScopeEnd;
+use crate::actions::{ApprovalState, Env, Failure};
+use crate::event::{RunEvent, StepKey};
+use crate::plan::Plan;
+use crate::result::{RunStatus, StepResult};
+use crate::services::{ModelClient, Services, SinkError};
+use crate::templates::{Templates, context_value};
+use crate::workspace::Workspace;
+
+/// How deeply pipelines may run each other through `pipeline` steps.
+const MAX_DEPTH: u32 = 8;
+
+/// Everything needed to start (or resume) a run.
+pub struct RunRequest {
+    /// The run's id.
+    pub run_id: String,
+    /// The compiled pipeline.
+    pub plan: Plan,
+    /// The text of the pipeline file as it was when the run started.
+    pub snapshot: String,
+    /// Where the pipeline file is; sub-pipelines are found from its folder.
+    pub pipeline_file: PathBuf,
+    /// The folder file steps and programs work in (created if it does not exist).
+    pub workspace: PathBuf,
+    /// The inputs given (text from a command line is converted to each input's type).
+    pub inputs: Map<String, Value>,
+    /// The run's events so far, for a resumed run; empty for a new run.
+    pub history: Vec<RunEvent>,
+    /// Results taken from an earlier run (`--from STEP --reuse RUN`), by step.
+    pub reuse: Vec<(StepKey, StepResult)>,
+    /// The run and step that started this run, for a sub-pipeline.
+    pub parent: Option<(String, StepKey)>,
+    /// The user's global folder, where sub-pipelines' prompt layers are also looked up.
+    pub global_dir: Option<PathBuf>,
+}
+
+/// Settings of the scheduler.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// How often the owner of a run proves it is alive and checks for a cancel request.
+    pub heartbeat: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { heartbeat: Duration::from_secs(1) }
+    }
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutcome {
+    /// Its status.
+    pub status: RunStatus,
+    /// What it returned.
+    pub outputs: Map<String, Value>,
+    /// Why it did not succeed.
+    pub error: Option<String>,
+}
+
+/// A run that could not start or could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The inputs do not fit the pipeline.
+    #[error(transparent)]
+    Inputs(#[from] InputError),
+    /// The run's log cannot be folded into a state.
+    #[error(transparent)]
+    Log(#[from] FoldError),
+    /// The run store failed; nothing more can be recorded, so the run stopped.
+    #[error("the run store failed, so the run stopped: {0}")]
+    Store(SinkError),
+    /// The workspace folder cannot be used.
+    #[error("the workspace `{path}` cannot be used: {reason}")]
+    Workspace {
+        /// The folder.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// There is nothing to resume.
+    #[error("this run has already finished ({0}); there is nothing to resume")]
+    Finished(&'static str),
+}
+
+/// What every part of a running run shares.
+pub(crate) struct Shared {
+    run_id: String,
+    plan: Plan,
+    snapshot_file: PathBuf,
+    pipeline_dir: PathBuf,
+    services: Services,
+    templates: Templates,
+    http: reqwest::Client,
+    workspace: Workspace,
+    state: Mutex<RunState>,
+    cancel: CancellationToken,
+    concurrency: Option<Arc<Semaphore>>,
+    /// The inputs, as templates see them.
+    inputs: minijinja::Value,
+    /// `run`, as templates see it.
+    run_value: minijinja::Value,
+    /// Why the run must stop for a reason that is not a step's (the store failed).
+    fatal: Mutex<Option<String>>,
+    /// The circuit breaker tripped.
+    tripped: Mutex<Option<String>>,
+    global_dir: Option<PathBuf>,
+    depth: u32,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("run_id", &self.run_id).finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Commits events durably, then applies them to the state, in one critical section so that
+    /// the order of the log and the order of the state never differ.
+    fn commit(&self, events: Vec<RunEvent>) -> Result<(), SinkError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut state = self.state.lock().map_err(|_| SinkError("the run's state was poisoned by a crash".to_owned()))?;
+        let at = self.services.clock.now();
+        let stamped: Vec<(Timestamp, RunEvent)> = events.into_iter().map(|event| (at, event)).collect();
+        if let Err(error) = self.services.sink.record(&self.run_id, &stamped) {
+            self.stop(error.0.clone());
+            return Err(error);
+        }
+        for (_, event) in &stamped {
+            if let Err(error) = state.apply(event) {
+                let message = error.to_string();
+                self.stop(message.clone());
+                return Err(SinkError(message));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the run for a reason that is not a step's.
+    fn stop(&self, reason: String) {
+        if let Ok(mut fatal) = self.fatal.lock() {
+            fatal.get_or_insert(reason);
+        }
+        self.cancel.cancel();
+    }
+
+    fn template_root(self: &Arc<Self>, scope: &str, frame: &Frame, own: Option<(&str, &StepResult)>) -> minijinja::Value {
+        Scope::value(self, scope, frame, own)
+    }
+}
+
+/// An action's view of its run.
+struct StepEnv<'a> {
+    shared: &'a Arc<Shared>,
+    cancel: &'a CancellationToken,
+}
+
+impl Env for StepEnv<'_> {
+    fn workspace(&self) -> &Workspace {
+        &self.shared.workspace
+    }
+
+    fn pipeline_dir(&self) -> &Path {
+        &self.shared.pipeline_dir
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        &self.shared.http
+    }
+
+    fn models(&self) -> &dyn ModelClient {
+        self.shared.services.models.as_ref()
+    }
+
+    fn cancel(&self) -> &CancellationToken {
+        self.cancel
+    }
+
+    fn emit(&self, event: RunEvent) -> Result<(), Failure> {
+        self.shared.commit(vec![event]).map_err(|error| Failure::fatal(error.0))
+    }
+
+    fn approval(&self, step: &StepKey) -> ApprovalState {
+        let Ok(state) = self.shared.state.lock() else { return ApprovalState::NotAsked };
+        if let Some(answer) = state.answers.get(step) {
+            return ApprovalState::Answered { approved: answer.approved, comment: answer.comment.clone(), by: answer.by.clone() };
+        }
+        match state.waiting.get(step) {
+            Some(waiting) => ApprovalState::Asked { deadline: waiting.deadline },
+            None => ApprovalState::NotAsked,
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.shared.services.clock.now()
+    }
+
+    fn run_child<'a>(&'a self, step: &'a StepKey, path: &'a str, inputs: Map<String, Value>) -> BoxFuture<'a, Result<Value, Failure>> {
+        Box::pin(run_child(self.shared, step, path, inputs))
+    }
+}
+
+/// Starts a new run, or resumes one whose `history` is given, and drives it until it ends or
+/// pauses for an approval.
+pub async fn run(request: RunRequest, services: Services, options: RunOptions) -> Result<RunOutcome, RunError> {
+    run_at_depth(request, services, options, 0).await
+}
+
+fn run_at_depth(request: RunRequest, services: Services, options: RunOptions, depth: u32) -> BoxFuture<'static, Result<RunOutcome, RunError>> {
+    Box::pin(async move {
+        let resuming = !request.history.is_empty();
+        let mut state = RunState::fold(&request.history)?;
+        if resuming
+            && let Some(status) = state.status
+            && matches!(status, RunStatus::Succeeded | RunStatus::Rejected)
+        {
+            return Err(RunError::Finished(status.as_str()));
+        }
+        let inputs = if resuming { state.inputs.clone() } else { resolve_inputs(&request.plan.inputs, &request.inputs)? };
+        std::fs::create_dir_all(&request.workspace).map_err(|error| RunError::Workspace {
+            path: request.workspace.display().to_string(),
+            reason: error.to_string(),
+        })?;
+        let workspace = Workspace::new(request.workspace.clone()).map_err(|error| RunError::Workspace {
+            path: request.workspace.display().to_string(),
+            reason: error.to_string(),
+        })?;
+        // A resumed run continues from its log; its state must not already hold a cancel.
+        state.cancel_requested = false;
+        let shared = Arc::new(Shared {
+            run_id: request.run_id.clone(),
+            pipeline_dir: request.pipeline_file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            snapshot_file: request.pipeline_file.clone(),
+            concurrency: request.plan.concurrency.map(|limit| Arc::new(Semaphore::new(usize::try_from(limit).unwrap_or(usize::MAX)))),
+            inputs: context_value(&Value::Object(inputs.clone())),
+            run_value: context_value(&serde_json::json!({ "id": request.run_id, "pipeline": request.plan.pipeline })),
+            plan: request.plan,
+            templates: Templates::new(),
+            http: reqwest::Client::new(),
+            workspace,
+            state: Mutex::new(state),
+            cancel: CancellationToken::new(),
+            fatal: Mutex::new(None),
+            tripped: Mutex::new(None),
+            services,
+            global_dir: request.global_dir,
+            depth,
+        });
+        let mut opening = Vec::new();
+        if resuming {
+            opening.push(RunEvent::RunResumed);
+        } else {
+            opening.push(RunEvent::RunStarted {
+                pipeline: shared.plan.pipeline.clone(),
+                inputs,
+                snapshot: request.snapshot,
+                file: shared.snapshot_file.display().to_string(),
+                workspace: shared.workspace.root().display().to_string(),
+                parent: request.parent.map(|(run, step)| crate::event::Parent { run, step }),
+            });
+            for (step, result) in request.reuse {
+                opening.push(RunEvent::StepFinished { step, result });
+            }
+        }
+        shared.commit(opening).map_err(RunError::Store)?;
+
+        let heartbeat = tokio::spawn(beat(Arc::clone(&shared), options.heartbeat));
+        let end = scope::run_scope(&shared, String::new(), &shared.plan.graph, Frame::root(shared.cancel.clone())).await;
+        heartbeat.abort();
+
+        if let Some(reason) = shared.fatal.lock().ok().and_then(|fatal| fatal.clone()) {
+            return Err(RunError::Store(SinkError(reason)));
+        }
+        let tripped = shared.tripped.lock().ok().and_then(|tripped| tripped.clone());
+        let (status, error) = match (end, tripped) {
+            (_, Some(reason)) => (RunStatus::Failed, Some(reason)),
+            (ScopeEnd::Done, None) => (RunStatus::Succeeded, None),
+            (ScopeEnd::Failed(error), None) => (RunStatus::Failed, Some(error)),
+            (ScopeEnd::Rejected(error), None) => (RunStatus::Rejected, Some(error)),
+            (ScopeEnd::Paused, None) => (RunStatus::Waiting, None),
+            (ScopeEnd::Cancelled, None) => (RunStatus::Cancelled, Some("the run was cancelled".to_owned())),
+        };
+        let (outputs, output_errors) = if status == RunStatus::Succeeded { render_outputs(&shared) } else { (Map::new(), Vec::new()) };
+        let error = if output_errors.is_empty() { error } else { Some(output_errors.join("; ")) };
+        shared
+            .commit(vec![RunEvent::RunFinished { status, outputs: outputs.clone(), error: error.clone() }])
+            .map_err(RunError::Store)?;
+        Ok(RunOutcome { status, outputs, error })
+    })
+}
+
+/// Proves the owner is alive every `every`, and stops the run when someone asked.
+async fn beat(shared: Arc<Shared>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        match shared.services.sink.heartbeat(&shared.run_id, shared.services.clock.now()) {
+            Ok(control) if control.cancel_requested => {
+                let _ = shared.commit(vec![RunEvent::CancelRequested]);
+                shared.cancel.cancel();
+                return;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                shared.stop(error.0);
+                return;
+            }
+        }
+    }
+}
+
+/// Renders the pipeline's outputs after the last step. An output that cannot be rendered (it
+/// reads a step that was skipped) is left empty and reported.
+fn render_outputs(shared: &Arc<Shared>) -> (Map<String, Value>, Vec<String>) {
+    let root = shared.template_root("", &Frame::root(shared.cancel.clone()), None);
+    let mut outputs = Map::new();
+    let mut errors = Vec::new();
+    for (name, template) in &shared.plan.outputs {
+        match shared.templates.render_value(&Value::String(template.clone()), &root) {
+            Ok(value) => {
+                outputs.insert(name.clone(), value);
+            }
+            Err(error) => {
+                errors.push(format!("the output `{name}` could not be rendered: {error}"));
+                outputs.insert(name.clone(), Value::Null);
+            }
+        }
+    }
+    (outputs, errors)
+}
+
+/// Runs a `pipeline` step's file as a child run.
+async fn run_child(shared: &Arc<Shared>, step: &StepKey, path: &str, inputs: Map<String, Value>) -> Result<Value, Failure> {
+    if shared.depth + 1 >= MAX_DEPTH {
+        return Err(Failure::fatal(format!("pipelines run each other more than {MAX_DEPTH} deep (does `{path}` run itself?)")));
+    }
+    let file = shared.pipeline_dir.join(path);
+    let checked = orchestra_pipeline::check_file(&file, &crate::CATALOG, shared.global_dir.clone())
+        .map_err(|error| Failure::fatal(format!("the pipeline `{path}` cannot be read: {error}")))?;
+    let errors: Vec<String> = checked
+        .report
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| match d.span {
+            Some(span) => format!("{path}:{}:{}: {}", span.line, span.column, d.message),
+            None => format!("{path}: {}", d.message),
+        })
+        .collect();
+    let Some(pipeline) = checked.valid() else {
+        return Err(Failure::fatal(format!("the pipeline `{path}` has errors: {}", errors.join("; "))));
+    };
+    let plan = crate::compile(pipeline, &crate::CATALOG).map_err(|error| Failure::fatal(error.to_string()))?;
+    let child_dir = file.parent().map_or_else(|| shared.pipeline_dir.clone(), Path::to_path_buf);
+    let workspace = pipeline.workspace.root.as_ref().map_or_else(|| shared.workspace.root().to_path_buf(), |root| child_dir.join(root));
+    let request = RunRequest {
+        run_id: shared.services.ids.run_id(),
+        plan,
+        snapshot: checked.report.source.text().to_owned(),
+        pipeline_file: file,
+        workspace,
+        inputs,
+        history: Vec::new(),
+        reuse: Vec::new(),
+        parent: Some((shared.run_id.clone(), step.clone())),
+        global_dir: shared.global_dir.clone(),
+    };
+    let outcome = run_at_depth(request, shared.services.clone(), RunOptions::default(), shared.depth + 1)
+        .await
+        .map_err(|error| Failure::fatal(format!("the pipeline `{path}` could not run: {error}")))?;
+    match outcome.status {
+        RunStatus::Succeeded => Ok(Value::Object(outcome.outputs)),
+        RunStatus::Cancelled => Err(Failure::cancelled()),
+        status => Err(Failure::fatal(format!(
+            "the pipeline `{path}` ended {}: {}",
+            status.as_str(),
+            outcome.error.unwrap_or_default()
+        ))),
+    }
+}

@@ -1,0 +1,293 @@
+//! The state of a run as the fold of its events. The scheduler changes it only by committing
+//! events, so the state of a live run and the state rebuilt from its stored log are the same;
+//! that is what makes a run resumable.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+
+use crate::event::{RunEvent, SkipReason, StepKey};
+use crate::result::{RunStatus, StepResult};
+use crate::state::{InvalidTransition, Signal, StepStatus, transition};
+
+/// One step's state: where it is in its lifecycle, and its latest result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepState {
+    /// Where it is.
+    pub status: StepStatus,
+    /// Its latest finished result (kept when a loop starts it over, so that the next visit can
+    /// read what the last one produced).
+    pub result: Option<StepResult>,
+}
+
+/// A person's answer to an approval.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// Whether they approved.
+    pub approved: bool,
+    /// What they said.
+    pub comment: Option<String>,
+    /// Who answered.
+    pub by: Option<String>,
+}
+
+/// An approval that waits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    /// What the person is asked.
+    pub message: String,
+    /// When an unanswered approval counts as rejected.
+    pub deadline: Option<Timestamp>,
+}
+
+/// Everything known about a run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunState {
+    /// How the run stands; `None` before it started.
+    pub status: Option<RunStatus>,
+    /// The pipeline's id.
+    pub pipeline: String,
+    /// The run's inputs.
+    pub inputs: Map<String, Value>,
+    /// The steps that have done anything.
+    pub steps: HashMap<StepKey, StepState>,
+    /// Gated steps that a routing key has sent the run to.
+    pub activated: HashSet<StepKey>,
+    /// How often each route (from, to) has been taken.
+    pub route_counts: HashMap<(StepKey, StepKey), u32>,
+    /// The items of each `for_each` step.
+    pub items: HashMap<StepKey, Vec<Value>>,
+    /// The current pass of each loop.
+    pub passes: HashMap<StepKey, u32>,
+    /// Approvals that wait.
+    pub waiting: HashMap<StepKey, Waiting>,
+    /// Answers to approvals.
+    pub answers: HashMap<StepKey, Answer>,
+    /// Someone asked the run to stop.
+    pub cancel_requested: bool,
+    /// Steps that failed since the run started or resumed (the circuit breaker counts them).
+    pub failures: u32,
+    /// What the run returned.
+    pub outputs: Map<String, Value>,
+    /// Why it did not succeed.
+    pub error: Option<String>,
+}
+
+/// An event that does not fit the state it is applied to: the log is inconsistent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the run's log is inconsistent at step `{step}`: {source}")]
+pub struct FoldError {
+    /// The step.
+    pub step: StepKey,
+    /// The transition that did not apply.
+    pub source: InvalidTransition,
+}
+
+impl RunState {
+    /// The state rebuilt from a run's events, in order.
+    pub fn fold<'e>(events: impl IntoIterator<Item = &'e RunEvent>) -> Result<Self, FoldError> {
+        let mut state = Self::default();
+        for event in events {
+            state.apply(event)?;
+        }
+        Ok(state)
+    }
+
+    /// The status of a step; pending when it has not done anything yet.
+    pub fn status(&self, key: &StepKey) -> StepStatus {
+        self.steps.get(key).map_or(StepStatus::Pending, |step| step.status)
+    }
+
+    /// The latest result of a step.
+    pub fn result(&self, key: &StepKey) -> Option<&StepResult> {
+        self.steps.get(key).and_then(|step| step.result.as_ref())
+    }
+
+    fn signal(&mut self, key: &StepKey, signal: Signal) -> Result<(), FoldError> {
+        let step = self.steps.entry(key.clone()).or_insert(StepState { status: StepStatus::Pending, result: None });
+        step.status = transition(step.status, signal).map_err(|source| FoldError { step: key.clone(), source })?;
+        Ok(())
+    }
+
+    /// Applies one event.
+    pub fn apply(&mut self, event: &RunEvent) -> Result<(), FoldError> {
+        match event {
+            RunEvent::RunStarted { pipeline, inputs, .. } => {
+                self.status = Some(RunStatus::Running);
+                self.pipeline.clone_from(pipeline);
+                self.inputs.clone_from(inputs);
+            }
+            RunEvent::RunResumed => self.resume()?,
+            RunEvent::StepQueued { step } => self.signal(step, Signal::Ready)?,
+            RunEvent::StepStarted { step, attempt, .. } => self.signal(step, Signal::Start { attempt: *attempt })?,
+            RunEvent::WaitingForApproval { step, message, deadline } => {
+                self.signal(step, Signal::Wait)?;
+                self.waiting.insert(step.clone(), Waiting { message: message.clone(), deadline: *deadline });
+            }
+            RunEvent::ApprovalAnswered { step, approved, comment, by } => {
+                self.answers.insert(step.clone(), Answer { approved: *approved, comment: comment.clone(), by: by.clone() });
+            }
+            RunEvent::StepFinished { step, result } => {
+                let signal = match result.status {
+                    StepStatus::Succeeded if result.reused_from.is_some() && result.attempts == 0 => Signal::Reuse,
+                    StepStatus::Succeeded => Signal::Succeed,
+                    StepStatus::Skipped => Signal::Skip,
+                    StepStatus::Cancelled => Signal::Cancel,
+                    _ => Signal::Fail,
+                };
+                self.signal(step, signal)?;
+                if result.status == StepStatus::Failed {
+                    self.failures += 1;
+                }
+                self.waiting.remove(step);
+                if let Some(state) = self.steps.get_mut(step) {
+                    state.result = Some(result.clone());
+                }
+            }
+            RunEvent::RouteTaken { from, to, count, reset, .. } => {
+                self.route_counts.insert((from.clone(), to.clone()), *count);
+                for key in reset {
+                    self.start_over(key)?;
+                }
+                self.activated.insert(to.clone());
+            }
+            RunEvent::ItemsResolved { step, items } => {
+                self.items.insert(step.clone(), items.clone());
+            }
+            RunEvent::PassStarted { step, pass } => {
+                self.passes.insert(step.clone(), *pass);
+            }
+            RunEvent::CancelRequested => self.cancel_requested = true,
+            RunEvent::RunFinished { status, outputs, error } => {
+                self.status = Some(*status);
+                self.outputs.clone_from(outputs);
+                self.error.clone_from(error);
+            }
+            RunEvent::OutputChunk { .. } | RunEvent::AttemptFailed { .. } | RunEvent::Usage { .. } | RunEvent::Artifact { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// A step sent back to by a route starts over, and so does everything inside it: its items
+    /// and passes are evaluated again. Its last result stays readable.
+    fn start_over(&mut self, key: &StepKey) -> Result<(), FoldError> {
+        self.signal(key, Signal::Reset)?;
+        self.activated.remove(key);
+        self.steps.retain(|other, _| other == key || !other.is_within(key));
+        self.items.retain(|other, _| !other.is_within(key));
+        self.passes.retain(|other, _| !other.is_within(key));
+        self.answers.retain(|other, _| !other.is_within(key));
+        self.waiting.retain(|other, _| !other.is_within(key));
+        Ok(())
+    }
+
+    /// A resumed run keeps what succeeded, and what was skipped on purpose (a false condition, a
+    /// disabled step, a rejection); everything else starts over. Unlike a route back, progress
+    /// inside bodies is kept: a `for_each` that was halfway resumes halfway.
+    fn resume(&mut self) -> Result<(), FoldError> {
+        let restart: Vec<StepKey> = self
+            .steps
+            .iter()
+            .filter(|(_, step)| match step.status {
+                StepStatus::Succeeded => false,
+                StepStatus::Skipped => !matches!(
+                    step.result.as_ref().and_then(|result| result.skipped),
+                    Some(SkipReason::Condition | SkipReason::Disabled | SkipReason::Rejected)
+                ),
+                _ => true,
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in restart {
+            self.signal(&key, Signal::Reset)?;
+        }
+        self.status = Some(RunStatus::Running);
+        self.cancel_requested = false;
+        self.failures = 0;
+        self.error = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(text: &str) -> StepKey {
+        let (scope, id) = text.rsplit_once('/').unwrap_or(("", text));
+        StepKey::new(scope, id)
+    }
+
+    fn started_run() -> RunEvent {
+        RunEvent::RunStarted {
+            pipeline: "p".into(),
+            inputs: Map::new(),
+            snapshot: String::new(),
+            file: "p.yaml".into(),
+            workspace: ".".into(),
+            parent: None,
+        }
+    }
+
+    fn finished(step: &str, result: StepResult) -> RunEvent {
+        RunEvent::StepFinished { step: key(step), result }
+    }
+
+    fn started(step: &str) -> [RunEvent; 2] {
+        [
+            RunEvent::StepQueued { step: key(step) },
+            RunEvent::StepStarted { step: key(step), attempt: 1, inputs: Value::Null },
+        ]
+    }
+
+    #[test]
+    fn a_resumed_run_keeps_what_finished_and_restarts_what_was_in_flight() {
+        let mut events = vec![started_run()];
+        events.extend(started("a"));
+        events.push(finished("a", StepResult::succeeded(Value::from("done"))));
+        events.extend(started("b"));
+        events.push(finished("c", StepResult::skipped(SkipReason::Condition)));
+        events.extend(started("each"));
+        events.extend(started("each[0]/x"));
+        events.push(finished("each[0]/x", StepResult::succeeded(Value::Null)));
+        let mut state = RunState::fold(&events).expect("the log is consistent");
+        assert_eq!(state.status(&key("b")), StepStatus::Running { attempt: 1 });
+        state.apply(&RunEvent::RunResumed).expect("resume applies");
+        assert_eq!(state.status(&key("a")), StepStatus::Succeeded, "finished steps keep their result");
+        assert_eq!(state.status(&key("b")), StepStatus::Pending, "a step in flight starts over");
+        assert_eq!(state.status(&key("c")), StepStatus::Skipped, "a false condition stays skipped");
+        assert_eq!(state.status(&key("each")), StepStatus::Pending);
+        assert_eq!(state.status(&key("each[0]/x")), StepStatus::Succeeded, "progress inside a body is kept");
+    }
+
+    #[test]
+    fn a_route_back_restarts_its_region_and_everything_inside_it() {
+        let mut events = vec![started_run()];
+        for step in ["draft", "each", "each[0]/x", "check"] {
+            events.extend(started(step));
+            events.push(finished(step, StepResult::succeeded(Value::from(step))));
+        }
+        events.push(RunEvent::ItemsResolved { step: key("each"), items: vec![Value::from(1)] });
+        events.push(RunEvent::RouteTaken {
+            from: key("check"),
+            to: key("draft"),
+            kind: orchestra_pipeline::model::EdgeKind::Route,
+            count: 1,
+            reset: vec![key("draft"), key("each"), key("check")],
+        });
+        let state = RunState::fold(&events).expect("the log is consistent");
+        assert_eq!(state.status(&key("draft")), StepStatus::Pending);
+        assert_eq!(state.result(&key("draft")).map(|r| r.output.clone()), Some(Value::from("draft")), "the last result stays readable");
+        assert!(!state.steps.contains_key(&key("each[0]/x")), "a restarted body starts from nothing");
+        assert!(!state.items.contains_key(&key("each")), "its items are evaluated again");
+        assert_eq!(state.route_counts.get(&(key("check"), key("draft"))), Some(&1));
+    }
+
+    #[test]
+    fn an_inconsistent_log_is_reported_not_ignored() {
+        let events = [RunEvent::StepStarted { step: key("a"), attempt: 1, inputs: Value::Null }];
+        let error = RunState::fold(&events).expect_err("a step cannot start before it is queued");
+        assert!(error.to_string().contains("`a`"), "{error}");
+    }
+}

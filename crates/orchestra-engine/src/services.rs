@@ -1,0 +1,170 @@
+//! What a run needs from the world, as traits: a durable sink for its events, a clock, a source
+//! of randomness and a model client. The engine does no ambient IO beyond its actions; tests and
+//! shells hand it these.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::event::{RunEvent, StepKey};
+use crate::result::{StepResult, Usage};
+
+/// A failure of the run store, as a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SinkError(pub String);
+
+/// What the owner of a run learns on each heartbeat.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Control {
+    /// Someone asked for the run to stop.
+    pub cancel_requested: bool,
+}
+
+/// Where a run's events go. `record` commits them durably and only then shows them to
+/// subscribers (the CLI's progress, the studio): nothing is ever shown that a crash could take
+/// back.
+pub trait RunSink: Send + Sync {
+    /// Commits events of run `run`, in order, in one transaction, then publishes them.
+    fn record(&self, run: &str, events: &[(Timestamp, RunEvent)]) -> Result<(), SinkError>;
+
+    /// Proves the run's owner is alive, and reports requests from elsewhere (a cancel).
+    fn heartbeat(&self, run: &str, at: Timestamp) -> Result<Control, SinkError>;
+
+    /// The latest succeeded result of a step whose action and rendered inputs hash to `hash`,
+    /// with where it came from (`run/step`), for `cache: true`.
+    fn cached(&self, hash: &str) -> Result<Option<(String, StepResult)>, SinkError>;
+}
+
+/// The time, for events and deadlines.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// Numbers in `[0, 1)`, for retry jitter.
+pub trait RandomSource: Send + Sync {
+    /// The next number.
+    fn chance(&self) -> f64;
+}
+
+/// The system clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// The thread-local random generator.
+#[derive(Debug, Default)]
+pub struct ThreadRandom;
+
+impl RandomSource for ThreadRandom {
+    fn chance(&self) -> f64 {
+        rand::random::<f64>()
+    }
+}
+
+/// One call to a language model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelRequest {
+    /// The step making the call.
+    pub step: StepKey,
+    /// The action (`generate` or `agent`).
+    pub action: String,
+    /// The step's rendered parameters: prompt, model, personality, schema, tools…
+    pub params: Value,
+}
+
+/// A model's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelReply {
+    /// The output: text, or parsed JSON for a step with `output_schema`.
+    pub output: Value,
+    /// Tokens used.
+    pub usage: Option<Usage>,
+}
+
+/// A failed model call: worth another attempt (a 429, a 5xx, a dropped connection) or not.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// Another attempt may succeed.
+    #[error("{0}")]
+    Retryable(String),
+    /// Another attempt would fail the same way.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// The seam through which LLM steps reach models. The providers (OpenAI-compatible, Anthropic)
+/// plug in here.
+pub trait ModelClient: Send + Sync {
+    /// Runs one LLM step's call.
+    fn call(&self, request: ModelRequest) -> BoxFuture<'_, Result<ModelReply, ModelError>>;
+}
+
+/// The model client of an installation with no provider configured: every LLM step fails, and
+/// says so.
+#[derive(Debug, Default)]
+pub struct NoModelProvider;
+
+impl ModelClient for NoModelProvider {
+    fn call(&self, request: ModelRequest) -> BoxFuture<'_, Result<ModelReply, ModelError>> {
+        Box::pin(async move {
+            Err(ModelError::Fatal(format!(
+                "no model provider configured, so the `{}` step `{}` cannot call a model",
+                request.action,
+                request.step.id()
+            )))
+        })
+    }
+}
+
+/// New run ids.
+pub trait IdSource: Send + Sync {
+    /// A new, unique run id.
+    fn run_id(&self) -> String;
+}
+
+/// Time-ordered UUIDs (version 7), so that run ids sort by when the runs started.
+#[derive(Debug, Default)]
+pub struct UuidIds;
+
+impl IdSource for UuidIds {
+    fn run_id(&self) -> String {
+        uuid::Uuid::now_v7().to_string()
+    }
+}
+
+/// Everything a run needs from outside the engine.
+#[derive(Clone)]
+pub struct Services {
+    /// Where events go.
+    pub sink: Arc<dyn RunSink>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness for jitter.
+    pub random: Arc<dyn RandomSource>,
+    /// Language models.
+    pub models: Arc<dyn ModelClient>,
+    /// New run ids (for sub-pipelines' runs).
+    pub ids: Arc<dyn IdSource>,
+}
+
+impl Services {
+    /// Services with the system clock, thread randomness and no model provider.
+    pub fn new(sink: Arc<dyn RunSink>) -> Self {
+        Self {
+            sink,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(ThreadRandom),
+            models: Arc::new(NoModelProvider),
+            ids: Arc::new(UuidIds),
+        }
+    }
+}
