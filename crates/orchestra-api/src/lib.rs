@@ -1,1 +1,14 @@
-//! placeholder
+//! The one Orchestra API. The command line (and the studio) are thin shells over it: each of
+//! their commands is a few lines over a function here.
+//!
+//! A [`Project`] is a folder with its run store (`.orchestra/runs.db`). Through it a shell
+//! validates pipelines, starts, resumes, approves and cancels runs, lists them, and reads their
+//! results.
+
+mod project;
+
+pub use orchestra_engine::qc::{QcIssue, QcReport, Severity};
+pub use orchestra_engine::report::{human_duration, log_markdown, report_html, report_markdown};
+pub use orchestra_engine::{PipelineResult, Record, RunEvent, RunStatus, StepKey, StepStatus};
+pub use orchestra_store::{ArtifactRow, AttemptRow, RunRow, StepRow, Store, StoreError};
+pub use project::{ApiError, Finished, Project, StartOptions};

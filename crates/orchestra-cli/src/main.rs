@@ -1,9 +1,10 @@
-//! `orchestra`: validate, compile and describe Orchestra pipelines from the command line.
+//! `orchestra`: validate, compile, run and report Orchestra pipelines from the command line.
 //!
-//! This binary is a thin shell: every command is a few lines over the pipeline and engine
+//! This binary is a thin shell: every command is a few lines over the API, pipeline and engine
 //! crates, turning their results into text (or JSON with `--json`) and an exit code.
 
 mod commands;
+mod progress;
 mod render;
 
 use std::path::PathBuf;
@@ -56,6 +57,93 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run a pipeline and show its progress. Exits 0 when it succeeds, 1 when it fails (or is
+    /// cancelled or rejected), 2 for a usage error or an invalid pipeline, and 3 when it pauses
+    /// for an approval.
+    Run {
+        /// The pipeline file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// An input, as `name=value` (repeat for several).
+        #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
+        inputs: Vec<String>,
+        /// Re-run from this step, reusing the results of the steps before it (with `--reuse`).
+        #[arg(long, value_name = "STEP", requires = "reuse")]
+        from: Option<String>,
+        /// The earlier run whose results `--from` reuses.
+        #[arg(long, value_name = "RUN", requires = "from")]
+        reuse: Option<String>,
+        /// Print the result as JSON when the run ends.
+        #[arg(long)]
+        json: bool,
+        /// Show what the steps print as they run.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// List the project's runs, newest first.
+    Runs {
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what a run produced.
+    Show {
+        /// The run's id (or the start of it).
+        #[arg(value_name = "RUN")]
+        run: String,
+        /// Its log of events.
+        #[arg(long, group = "view")]
+        log: bool,
+        /// Its outputs.
+        #[arg(long, group = "view")]
+        outputs: bool,
+        /// Its quality-control report.
+        #[arg(long, group = "view")]
+        qc: bool,
+        /// The full report, as `md` (Markdown) or `html` (one self-contained page).
+        #[arg(long, group = "view", value_name = "FORMAT", value_parser = ["md", "html"])]
+        report: Option<String>,
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Continue an interrupted, failed, cancelled or paused run: finished steps keep their
+    /// results, the rest start over.
+    Resume {
+        /// The run's id (or the start of it).
+        #[arg(value_name = "RUN")]
+        run: String,
+        /// Print the result as JSON when the run ends.
+        #[arg(long)]
+        json: bool,
+        /// Show what the steps print as they run.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Answer an approval a run waits for, and continue the run.
+    Approve {
+        /// The run's id (or the start of it).
+        #[arg(value_name = "RUN")]
+        run: String,
+        /// The approval step.
+        #[arg(value_name = "STEP")]
+        step: String,
+        /// Reject instead of approving.
+        #[arg(long)]
+        reject: bool,
+        /// Why.
+        #[arg(long)]
+        comment: Option<String>,
+        /// Print the result as JSON when the run ends.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a run: its running steps are stopped and what finished is kept.
+    Cancel {
+        /// The run's id (or the start of it).
+        #[arg(value_name = "RUN")]
+        run: String,
+    },
     /// Print the JSON Schema of the pipeline format, for editors.
     Schema,
     /// List the actions a step can use, with their parameters.
@@ -78,6 +166,8 @@ pub enum Outcome {
     Problems = 1,
     /// The command could not do its work: bad usage, or a file that cannot be read.
     Unusable = 2,
+    /// The run paused: it waits for a person to answer an approval.
+    Paused = 3,
 }
 
 fn main() -> ExitCode {
@@ -93,6 +183,54 @@ fn main() -> ExitCode {
             commands::compile::run(&file, json, global_dir.as_deref())
         }
         Command::Fmt { files, check } => commands::fmt::run(&files, check, global_dir.as_deref()),
+        Command::Run {
+            file,
+            inputs,
+            from,
+            reuse,
+            json,
+            verbose,
+        } => {
+            let args = commands::run::RunArgs {
+                file: &file,
+                inputs: &inputs,
+                from,
+                reuse,
+                json,
+                verbose,
+            };
+            commands::run::run(&args, global_dir.as_deref())
+        }
+        Command::Runs { json } => commands::runs::run(json, global_dir.as_deref()),
+        Command::Show {
+            run,
+            log,
+            outputs,
+            qc,
+            report,
+            json,
+        } => {
+            let view = match (log, outputs, qc, report.as_deref()) {
+                (true, ..) => commands::show::View::Log,
+                (_, true, ..) => commands::show::View::Outputs,
+                (_, _, true, _) => commands::show::View::Qc,
+                (.., Some("html")) => commands::show::View::Html,
+                (.., Some(_)) => commands::show::View::Markdown,
+                _ => commands::show::View::Summary,
+            };
+            commands::show::run(&run, view, json, global_dir.as_deref())
+        }
+        Command::Resume { run, json, verbose } => {
+            commands::run::resume(&run, json, verbose, global_dir.as_deref())
+        }
+        Command::Approve {
+            run,
+            step,
+            reject,
+            comment,
+            json,
+        } => commands::run::approve(&run, &step, !reject, comment, json, global_dir.as_deref()),
+        Command::Cancel { run } => commands::cancel::run(&run, global_dir.as_deref()),
         Command::Schema => commands::schema::run(),
         Command::Actions { json, markdown } => commands::actions::run(json, markdown),
     };

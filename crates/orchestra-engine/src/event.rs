@@ -22,7 +22,11 @@ pub struct StepKey(String);
 impl StepKey {
     /// The key of step `id` in the scope at `scope` (empty for the top level).
     pub fn new(scope: &str, id: &str) -> Self {
-        if scope.is_empty() { Self(id.to_owned()) } else { Self(format!("{scope}/{id}")) }
+        if scope.is_empty() {
+            Self(id.to_owned())
+        } else {
+            Self(format!("{scope}/{id}"))
+        }
     }
 
     /// The key as text.
@@ -53,7 +57,10 @@ impl StepKey {
     /// Whether this key is this step or lies inside its bodies.
     pub fn is_within(&self, container: &StepKey) -> bool {
         self.0 == container.0
-            || self.0.strip_prefix(&container.0).is_some_and(|rest| rest.starts_with(['[', '#']))
+            || self
+                .0
+                .strip_prefix(&container.0)
+                .is_some_and(|rest| rest.starts_with(['[', '#']))
     }
 }
 
@@ -262,7 +269,10 @@ impl RunEvent {
             | Self::ItemsResolved { step, .. }
             | Self::PassStarted { step, .. } => Some(step),
             Self::RouteTaken { from, .. } => Some(from),
-            Self::RunStarted { .. } | Self::RunResumed | Self::CancelRequested | Self::RunFinished { .. } => None,
+            Self::RunStarted { .. }
+            | Self::RunResumed
+            | Self::CancelRequested
+            | Self::RunFinished { .. } => None,
         }
     }
 }
@@ -290,8 +300,14 @@ mod tests {
         let inner = StepKey::new(&top.item_scope(2), "notes");
         assert_eq!(inner.as_str(), "per_topic[2]/notes");
         assert_eq!((inner.id(), inner.scope()), ("notes", "per_topic[2]"));
-        assert!(inner.is_within(&top), "a body step lies within its container");
-        assert!(!StepKey::new("", "per_topic_two").is_within(&top), "a longer id is not a body");
+        assert!(
+            inner.is_within(&top),
+            "a body step lies within its container"
+        );
+        assert!(
+            !StepKey::new("", "per_topic_two").is_within(&top),
+            "a longer id is not a body"
+        );
         let pass = StepKey::new(&StepKey::new("", "polish").pass_scope(3), "edit");
         assert_eq!(pass.as_str(), "polish#3/edit");
     }

@@ -186,5 +186,7 @@ pub struct AutoValue {
 
 /// A standard duration written the way pipelines write them, such as `1m30s`.
 pub fn describe_duration(duration: std::time::Duration) -> String {
-    Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)).text().to_owned()
+    Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+        .text()
+        .to_owned()
 }

@@ -107,6 +107,21 @@ pub struct StepResult {
     /// The hash of the action and its rendered inputs, for `cache: true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs_hash: Option<String>,
+    /// The results of the step's declared `qc:` checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
+}
+
+/// The result of one declared quality-control check of a step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The check as written, such as `contains: "## Summary"`.
+    pub check: String,
+    /// Whether it passed; `None` when it could not be run (a `judge` without a model).
+    pub passed: Option<bool>,
+    /// What it found, when it did not pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl StepResult {
@@ -125,17 +140,31 @@ impl StepResult {
             skipped: Some(reason),
             reused_from: None,
             inputs_hash: None,
+            checks: Vec::new(),
         }
     }
 
     /// The result of a step that failed with `error`.
     pub fn failed(error: impl Into<String>, attempts: u32, duration_ms: u64) -> Self {
-        Self { status: StepStatus::Failed, error: Some(error.into()), attempts, duration_ms, skipped: None, ..Self::skipped(SkipReason::Condition) }
+        Self {
+            status: StepStatus::Failed,
+            error: Some(error.into()),
+            attempts,
+            duration_ms,
+            skipped: None,
+            ..Self::skipped(SkipReason::Condition)
+        }
     }
 
     /// The result of a step that succeeded with `output`.
     pub fn succeeded(output: Value) -> Self {
-        Self { status: StepStatus::Succeeded, output, attempts: 1, skipped: None, ..Self::skipped(SkipReason::Condition) }
+        Self {
+            status: StepStatus::Succeeded,
+            output,
+            attempts: 1,
+            skipped: None,
+            ..Self::skipped(SkipReason::Condition)
+        }
     }
 
     /// What templates see: `output`, `exit_code`, `stderr`, `files`, `duration` (seconds), `usage`,
@@ -143,14 +172,29 @@ impl StepResult {
     pub fn template_value(&self) -> Value {
         let mut object = serde_json::Map::new();
         object.insert("output".into(), self.output.clone());
-        object.insert("exit_code".into(), self.exit_code.map_or(Value::Null, Value::from));
-        object.insert("stderr".into(), self.stderr.clone().map_or(Value::Null, Value::from));
+        object.insert(
+            "exit_code".into(),
+            self.exit_code.map_or(Value::Null, Value::from),
+        );
+        object.insert(
+            "stderr".into(),
+            self.stderr.clone().map_or(Value::Null, Value::from),
+        );
         object.insert("files".into(), Value::from(self.files.clone()));
         #[allow(clippy::cast_precision_loss)] // Durations are far below 2^52 milliseconds.
-        object.insert("duration".into(), Value::from(self.duration_ms as f64 / 1000.0));
-        object.insert("usage".into(), serde_json::to_value(self.usage.unwrap_or_default()).unwrap_or(Value::Null));
+        object.insert(
+            "duration".into(),
+            Value::from(self.duration_ms as f64 / 1000.0),
+        );
+        object.insert(
+            "usage".into(),
+            serde_json::to_value(self.usage.unwrap_or_default()).unwrap_or(Value::Null),
+        );
         object.insert("status".into(), Value::from(self.status.as_str()));
-        object.insert("error".into(), self.error.clone().map_or(Value::Null, Value::from));
+        object.insert(
+            "error".into(),
+            self.error.clone().map_or(Value::Null, Value::from),
+        );
         Value::Object(object)
     }
 }

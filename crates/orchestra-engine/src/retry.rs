@@ -22,7 +22,11 @@ pub fn retry_delay(policy: &RetryPolicy, failed: u32, chance: f64) -> Duration {
     };
     let millis = if policy.jitter {
         let chance = chance.clamp(0.0, 1.0);
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
         // Waits are far below 2^52 milliseconds, and the product is non-negative.
         let spread = ((millis as f64) * chance / 2.0) as u64;
         millis / 2 + spread
@@ -54,9 +58,15 @@ mod tests {
     #[test]
     fn exponential_backoff_doubles_up_to_the_cap() {
         let policy = policy(true, false);
-        let waits: Vec<u128> = (1..=6).map(|attempt| millis(&policy, attempt, 0.7)).collect();
+        let waits: Vec<u128> = (1..=6)
+            .map(|attempt| millis(&policy, attempt, 0.7))
+            .collect();
         assert_eq!(waits, [1_000, 2_000, 4_000, 5_000, 5_000, 5_000]);
-        assert_eq!(millis(&policy, 200, 0.0), 5_000, "a huge attempt number does not overflow");
+        assert_eq!(
+            millis(&policy, 200, 0.0),
+            5_000,
+            "a huge attempt number does not overflow"
+        );
     }
 
     #[test]
@@ -68,9 +78,21 @@ mod tests {
     #[test]
     fn jitter_spreads_the_wait_over_its_upper_half() {
         let policy = policy(true, true);
-        assert_eq!(millis(&policy, 2, 0.0), 1_000, "the least is half the delay");
+        assert_eq!(
+            millis(&policy, 2, 0.0),
+            1_000,
+            "the least is half the delay"
+        );
         assert_eq!(millis(&policy, 2, 0.5), 1_500);
-        assert_eq!(millis(&policy, 2, 0.999), 1_999, "the most stays below the delay");
-        assert_eq!(millis(&policy, 2, 7.0), 2_000, "an out-of-range chance is clamped");
+        assert_eq!(
+            millis(&policy, 2, 0.999),
+            1_999,
+            "the most stays below the delay"
+        );
+        assert_eq!(
+            millis(&policy, 2, 7.0),
+            2_000,
+            "an out-of-range chance is clamped"
+        );
     }
 }

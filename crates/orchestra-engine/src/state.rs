@@ -45,7 +45,10 @@ pub enum StepStatus {
 impl StepStatus {
     /// Whether the step is done, one way or another.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Skipped | Self::Cancelled)
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Skipped | Self::Cancelled
+        )
     }
 
     /// A short lowercase word for people and for templates (`{{ step.status }}`).
@@ -109,7 +112,9 @@ pub fn transition(from: StepStatus, signal: Signal) -> Result<StepStatus, Invali
         (terminal, _) if terminal.is_terminal() => terminal,
         (Pending, Signal::Ready) => Ready,
         (Ready, Signal::Start { attempt: 1 }) => Running { attempt: 1 },
-        (Running { attempt }, Signal::Start { attempt: next }) if next == attempt + 1 => Running { attempt: next },
+        (Running { attempt }, Signal::Start { attempt: next }) if next == attempt + 1 => {
+            Running { attempt: next }
+        }
         (Running { .. }, Signal::Wait) => Waiting,
         (Running { .. } | Waiting, Signal::Succeed) => Succeeded,
         // A step can fail before its first attempt: its templates do not render.
@@ -128,7 +133,11 @@ mod tests {
     use StepStatus::{Cancelled, Failed, Pending, Ready, Running, Skipped, Succeeded, Waiting};
 
     fn check(from: StepStatus, signal: Signal, expected: Option<StepStatus>) {
-        assert_eq!(transition(from, signal).ok(), expected, "{from:?} on {signal:?}");
+        assert_eq!(
+            transition(from, signal).ok(),
+            expected,
+            "{from:?} on {signal:?}"
+        );
     }
 
     const ONE: Signal = Signal::Start { attempt: 1 };
@@ -193,7 +202,17 @@ mod tests {
     #[test]
     fn terminal_states_absorb_late_signals_and_only_reset_leaves_them() {
         for terminal in [Succeeded, Failed, Skipped, Cancelled] {
-            for signal in [Signal::Ready, ONE, TWO, Signal::Wait, Signal::Succeed, Signal::Fail, Signal::Skip, Signal::Cancel, Signal::Reuse] {
+            for signal in [
+                Signal::Ready,
+                ONE,
+                TWO,
+                Signal::Wait,
+                Signal::Succeed,
+                Signal::Fail,
+                Signal::Skip,
+                Signal::Cancel,
+                Signal::Reuse,
+            ] {
                 check(terminal, signal, Some(terminal));
             }
             check(terminal, Signal::Reset, Some(Pending));

@@ -36,7 +36,11 @@ impl Templates {
         environment.set_undefined_behavior(UndefinedBehavior::Strict);
         environment.set_auto_escape_callback(|_| AutoEscape::None);
         environment.set_fuel(Some(FUEL));
-        if let Ok(syntax) = SyntaxConfig::builder().trim_blocks(true).keep_trailing_newline(true).build() {
+        if let Ok(syntax) = SyntaxConfig::builder()
+            .trim_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+        {
             environment.set_syntax(syntax);
         }
         environment.add_filter("fromjson", fromjson);
@@ -44,31 +48,57 @@ impl Templates {
     }
 
     /// Renders a template to text.
-    pub fn render(&self, template: &str, context: &minijinja::Value) -> Result<String, RenderError> {
-        self.environment.render_str(template, context).map_err(describe)
+    pub fn render(
+        &self,
+        template: &str,
+        context: &minijinja::Value,
+    ) -> Result<String, RenderError> {
+        self.environment
+            .render_str(template, context)
+            .map_err(describe)
     }
 
     /// Evaluates an expression, such as a `condition`.
-    pub fn evaluate(&self, expression: &str, context: &minijinja::Value) -> Result<minijinja::Value, RenderError> {
-        let compiled = self.environment.compile_expression(expression).map_err(describe)?;
+    pub fn evaluate(
+        &self,
+        expression: &str,
+        context: &minijinja::Value,
+    ) -> Result<minijinja::Value, RenderError> {
+        let compiled = self
+            .environment
+            .compile_expression(expression)
+            .map_err(describe)?;
         compiled.eval(context).map_err(describe)
     }
 
     /// Whether an expression is true.
-    pub fn is_true(&self, expression: &str, context: &minijinja::Value) -> Result<bool, RenderError> {
-        self.evaluate(expression, context).map(|value| value.is_true())
+    pub fn is_true(
+        &self,
+        expression: &str,
+        context: &minijinja::Value,
+    ) -> Result<bool, RenderError> {
+        self.evaluate(expression, context)
+            .map(|value| value.is_true())
     }
 
     /// Renders every string in a value. A string that is one `{{ expression }}` and nothing else
     /// takes the expression's own value (a list stays a list); any other string renders to text.
-    pub fn render_value(&self, value: &Value, context: &minijinja::Value) -> Result<Value, RenderError> {
+    pub fn render_value(
+        &self,
+        value: &Value,
+        context: &minijinja::Value,
+    ) -> Result<Value, RenderError> {
         match value {
             Value::String(text) => match single_expression(text) {
                 Some(expression) => to_json(&self.evaluate(expression, context)?),
                 None if has_template(text) => self.render(text, context).map(Value::String),
                 None => Ok(value.clone()),
             },
-            Value::Array(items) => items.iter().map(|item| self.render_value(item, context)).collect::<Result<_, _>>().map(Value::Array),
+            Value::Array(items) => items
+                .iter()
+                .map(|item| self.render_value(item, context))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
             Value::Object(map) => map
                 .iter()
                 .map(|(key, item)| Ok((key.clone(), self.render_value(item, context)?)))
@@ -79,10 +109,20 @@ impl Templates {
     }
 
     /// Renders every string in a value to text (command arguments, headers, paths).
-    pub fn render_text_value(&self, value: &Value, context: &minijinja::Value) -> Result<Value, RenderError> {
+    pub fn render_text_value(
+        &self,
+        value: &Value,
+        context: &minijinja::Value,
+    ) -> Result<Value, RenderError> {
         match value {
-            Value::String(text) if has_template(text) => self.render(text, context).map(Value::String),
-            Value::Array(items) => items.iter().map(|item| self.render_text_value(item, context)).collect::<Result<_, _>>().map(Value::Array),
+            Value::String(text) if has_template(text) => {
+                self.render(text, context).map(Value::String)
+            }
+            Value::Array(items) => items
+                .iter()
+                .map(|item| self.render_text_value(item, context))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
             Value::Object(map) => map
                 .iter()
                 .map(|(key, item)| Ok((key.clone(), self.render_text_value(item, context)?)))
@@ -100,7 +140,8 @@ pub fn context_value(value: &Value) -> minijinja::Value {
 
 /// A JSON value from a template value.
 pub fn to_json(value: &minijinja::Value) -> Result<Value, RenderError> {
-    serde_json::to_value(value).map_err(|error| RenderError(format!("the value cannot be used as data: {error}")))
+    serde_json::to_value(value)
+        .map_err(|error| RenderError(format!("the value cannot be used as data: {error}")))
 }
 
 fn has_template(text: &str) -> bool {
@@ -110,14 +151,20 @@ fn has_template(text: &str) -> bool {
 /// The expression of a string that is exactly one `{{ expression }}`.
 fn single_expression(text: &str) -> Option<&str> {
     let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
-    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner.trim())
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%"))
+        .then_some(inner.trim())
 }
 
 /// `{{ text | fromjson }}`: parses JSON text, such as a program's output.
 fn fromjson(text: &str) -> Result<minijinja::Value, minijinja::Error> {
     serde_json::from_str::<Value>(text)
         .map(|value| minijinja::Value::from(Serde(value)))
-        .map_err(|error| minijinja::Error::new(ErrorKind::InvalidOperation, format!("the text is not JSON: {error}")))
+        .map_err(|error| {
+            minijinja::Error::new(
+                ErrorKind::InvalidOperation,
+                format!("the text is not JSON: {error}"),
+            )
+        })
 }
 
 /// A minijinja error as a sentence without its internal location markers.
@@ -130,7 +177,10 @@ fn describe(error: minijinja::Error) -> RenderError {
         (kind, Some(detail)) => format!("{kind}: {detail}"),
         (kind, None) => kind.to_string(),
     };
-    let line = error.line().map(|line| format!(" (line {line} of the template)")).unwrap_or_default();
+    let line = error
+        .line()
+        .map(|line| format!(" (line {line} of the template)"))
+        .unwrap_or_default();
     RenderError(format!("{message}{line}"))
 }
 
@@ -149,11 +199,24 @@ mod tests {
     #[test]
     fn templates_render_strictly() {
         let templates = Templates::new();
-        assert_eq!(templates.render("Hello, {{ inputs.name }}!", &context()), Ok("Hello, Ada!".to_owned()));
-        let undefined = templates.render("{{ missing.output }}", &context()).expect_err("undefined names fail");
+        assert_eq!(
+            templates.render("Hello, {{ inputs.name }}!", &context()),
+            Ok("Hello, Ada!".to_owned())
+        );
+        let undefined = templates
+            .render("{{ missing.output }}", &context())
+            .expect_err("undefined names fail");
         assert!(undefined.0.contains("not defined"), "{undefined}");
-        assert_eq!(templates.render("a\n", &context()), Ok("a\n".to_owned()), "the trailing newline is kept");
-        assert_eq!(templates.render("<b>{{ inputs.name }}</b>", &context()), Ok("<b>Ada</b>".to_owned()), "no HTML escaping");
+        assert_eq!(
+            templates.render("a\n", &context()),
+            Ok("a\n".to_owned()),
+            "the trailing newline is kept"
+        );
+        assert_eq!(
+            templates.render("<b>{{ inputs.name }}</b>", &context()),
+            Ok("<b>Ada</b>".to_owned()),
+            "no HTML escaping"
+        );
     }
 
     #[test]
@@ -162,24 +225,48 @@ mod tests {
         let value = json!({ "list": "{{ inputs.paths }}", "text": "files: {{ inputs.paths | join(', ') }}", "plain": "x", "n": 3 });
         assert_eq!(
             templates.render_value(&value, &context()),
-            Ok(json!({ "list": ["a.rs", "b.rs"], "text": "files: a.rs, b.rs", "plain": "x", "n": 3 }))
+            Ok(
+                json!({ "list": ["a.rs", "b.rs"], "text": "files: a.rs, b.rs", "plain": "x", "n": 3 })
+            )
         );
-        assert_eq!(templates.render_text_value(&json!(["echo", "{{ inputs.paths | join(' ') }}"]), &context()), Ok(json!(["echo", "a.rs b.rs"])), "arguments are always text");
+        assert_eq!(
+            templates.render_text_value(
+                &json!(["echo", "{{ inputs.paths | join(' ') }}"]),
+                &context()
+            ),
+            Ok(json!(["echo", "a.rs b.rs"])),
+            "arguments are always text"
+        );
     }
 
     #[test]
     fn expressions_evaluate_to_values_and_truth() {
         let templates = Templates::new();
-        assert_eq!(templates.is_true("diff.exit_code == 0", &context()), Ok(true));
-        assert_eq!(templates.is_true("inputs.name == 'Bob'", &context()), Ok(false));
-        assert!(templates.is_true("nope.output", &context()).is_err(), "undefined names fail in expressions too");
-        assert_eq!(templates.render("{{ '{\"a\": 1}' | fromjson | attr('a') }}", &context()), Ok("1".to_owned()));
+        assert_eq!(
+            templates.is_true("diff.exit_code == 0", &context()),
+            Ok(true)
+        );
+        assert_eq!(
+            templates.is_true("inputs.name == 'Bob'", &context()),
+            Ok(false)
+        );
+        assert!(
+            templates.is_true("nope.output", &context()).is_err(),
+            "undefined names fail in expressions too"
+        );
+        assert_eq!(
+            templates.render("{{ '{\"a\": 1}' | fromjson | attr('a') }}", &context()),
+            Ok("1".to_owned())
+        );
     }
 
     #[test]
     fn a_runaway_template_runs_out_of_fuel() {
         let templates = Templates::new();
-        let error = templates.render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", &context());
+        let error = templates.render(
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            &context(),
+        );
         assert!(error.is_err_and(|e| e.0.contains("too much work")));
     }
 }

@@ -25,7 +25,9 @@ pub struct Workspace {
 impl Workspace {
     /// A workspace at `root`, which must exist.
     pub fn new(root: PathBuf) -> std::io::Result<Self> {
-        Ok(Self { root: root.canonicalize()? })
+        Ok(Self {
+            root: root.canonicalize()?,
+        })
     }
 
     /// The folder itself.
@@ -55,7 +57,9 @@ impl Workspace {
                         return Err(PathError::Outside(path.to_owned()));
                     }
                 }
-                Component::RootDir | Component::Prefix(_) => return Err(PathError::Absolute(path.to_owned())),
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(PathError::Absolute(path.to_owned()));
+                }
             }
         }
         let full = self.root.join(&inside);
@@ -67,7 +71,9 @@ impl Workspace {
                 None => break,
             }
         }
-        let real = existing.canonicalize().map_err(|_| PathError::Outside(path.to_owned()))?;
+        let real = existing
+            .canonicalize()
+            .map_err(|_| PathError::Outside(path.to_owned()))?;
         if !real.starts_with(&self.root) {
             return Err(PathError::Outside(path.to_owned()));
         }
@@ -76,7 +82,10 @@ impl Workspace {
 
     /// A path on disk shown relative to the workspace, with `/` separators.
     pub fn relative(&self, full: &Path) -> String {
-        full.strip_prefix(&self.root).unwrap_or(full).to_string_lossy().replace('\\', "/")
+        full.strip_prefix(&self.root)
+            .unwrap_or(full)
+            .to_string_lossy()
+            .replace('\\', "/")
     }
 }
 
@@ -95,20 +104,42 @@ mod tests {
         let outside = tempfile::tempdir().expect("another folder");
         std::fs::create_dir(dir.path().join("data")).expect("create data");
         #[cfg(unix)]
-        std::os::unix::fs::symlink(outside.path(), dir.path().join("escape")).expect("create a link");
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("escape"))
+            .expect("create a link");
         let workspace = Workspace::new(dir.path().to_path_buf()).expect("the workspace exists");
 
         assert!(workspace.resolve("data/a.csv").is_ok());
-        assert!(workspace.resolve("new/folder/file.md").is_ok(), "folders may not exist yet");
-        assert!(workspace.resolve("data/../b.txt").is_ok(), "`..` that stays inside is fine");
-        assert_eq!(workspace.resolve("/etc/passwd"), Err(PathError::Absolute("/etc/passwd".into())));
-        assert_eq!(workspace.resolve("../x"), Err(PathError::Outside("../x".into())));
-        assert_eq!(workspace.resolve("data/../../x"), Err(PathError::Outside("data/../../x".into())));
+        assert!(
+            workspace.resolve("new/folder/file.md").is_ok(),
+            "folders may not exist yet"
+        );
+        assert!(
+            workspace.resolve("data/../b.txt").is_ok(),
+            "`..` that stays inside is fine"
+        );
+        assert_eq!(
+            workspace.resolve("/etc/passwd"),
+            Err(PathError::Absolute("/etc/passwd".into()))
+        );
+        assert_eq!(
+            workspace.resolve("../x"),
+            Err(PathError::Outside("../x".into()))
+        );
+        assert_eq!(
+            workspace.resolve("data/../../x"),
+            Err(PathError::Outside("data/../../x".into()))
+        );
         assert_eq!(workspace.resolve(""), Err(PathError::Empty));
         #[cfg(unix)]
         {
-            assert_eq!(workspace.resolve("escape/secret"), Err(PathError::Outside("escape/secret".into())));
-            assert_eq!(workspace.resolve("escape"), Err(PathError::Outside("escape".into())));
+            assert_eq!(
+                workspace.resolve("escape/secret"),
+                Err(PathError::Outside("escape/secret".into()))
+            );
+            assert_eq!(
+                workspace.resolve("escape"),
+                Err(PathError::Outside("escape".into()))
+            );
         }
     }
 }

@@ -1,9 +1,13 @@
 //! One module per subcommand.
 
 pub mod actions;
+pub mod cancel;
 pub mod compile;
 pub mod fmt;
+pub mod run;
+pub mod runs;
 pub mod schema;
+pub mod show;
 pub mod validate;
 
 use std::path::Path;
@@ -13,7 +17,7 @@ use orchestra_pipeline::Checked;
 use crate::Outcome;
 
 /// Prints a value as pretty JSON, the form every `--json` output takes.
-fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Outcome {
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Outcome {
     match serde_json::to_string_pretty(value) {
         Ok(text) => {
             anstream::println!("{text}");

@@ -14,7 +14,10 @@ use super::Action;
 use super::generate::LLM_PARAMS;
 
 /// The `agent` action.
-pub(super) const ACTION: Action = Action { spec: SPEC, run: super::generate::call_model };
+pub(super) const ACTION: Action = Action {
+    spec: SPEC,
+    run: super::generate::call_model,
+};
 
 /// What `agent` takes.
 const SPEC: ActionSpec = ActionSpec {

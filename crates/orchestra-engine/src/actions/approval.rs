@@ -14,7 +14,10 @@ use super::{Action, ActionOutput, ApprovalState, Call, Done, Failure};
 use crate::event::RunEvent;
 
 /// The `approval` action.
-pub(super) const ACTION: Action = Action { spec: SPEC, run: start };
+pub(super) const ACTION: Action = Action {
+    spec: SPEC,
+    run: start,
+};
 
 /// What `approval` takes.
 const SPEC: ActionSpec = ActionSpec {
@@ -47,8 +50,14 @@ fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
             })
         };
         match env.approval(call.step) {
-            ApprovalState::Answered { approved, comment, by } => Ok(answered(approved, comment, by)),
-            ApprovalState::Asked { deadline: Some(deadline) } if deadline <= now => Ok(Done::Output(ActionOutput {
+            ApprovalState::Answered {
+                approved,
+                comment,
+                by,
+            } => Ok(answered(approved, comment, by)),
+            ApprovalState::Asked {
+                deadline: Some(deadline),
+            } if deadline <= now => Ok(Done::Output(ActionOutput {
                 output: json!({ "approved": false, "comment": null, "by": null }),
                 rejection: Some("nobody answered before the deadline".to_owned()),
                 ..ActionOutput::default()
@@ -59,10 +68,16 @@ fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
                 let deadline = match state {
                     ApprovalState::Asked { deadline } => deadline,
                     _ => call.timeout.and_then(|timeout| {
-                        jiff::SignedDuration::try_from(timeout).ok().and_then(|span| now.checked_add(span).ok())
+                        jiff::SignedDuration::try_from(timeout)
+                            .ok()
+                            .and_then(|span| now.checked_add(span).ok())
                     }),
                 };
-                env.emit(RunEvent::WaitingForApproval { step: call.step.clone(), message, deadline })?;
+                env.emit(RunEvent::WaitingForApproval {
+                    step: call.step.clone(),
+                    message,
+                    deadline,
+                })?;
                 Ok(Done::Parked)
             }
         }

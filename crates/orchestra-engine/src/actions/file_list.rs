@@ -16,7 +16,10 @@ use super::{Action, ActionOutput, Call, Done, Failure};
 use crate::workspace::Workspace;
 
 /// The `file.list` action.
-pub(super) const ACTION: Action = Action { spec: SPEC, run: start };
+pub(super) const ACTION: Action = Action {
+    spec: SPEC,
+    run: start,
+};
 
 /// What `file.list` takes.
 const SPEC: ActionSpec = ActionSpec {
@@ -56,24 +59,33 @@ fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
 async fn run(call: Call<'_>) -> Result<Done, Failure> {
     let path = call.text("path").unwrap_or(".");
     let workspace = call.env.workspace().clone();
-    let folder = workspace.resolve(path).map_err(|error| Failure::fatal(error.to_string()))?;
+    let folder = workspace
+        .resolve(path)
+        .map_err(|error| Failure::fatal(error.to_string()))?;
     let pattern = match call.text("pattern") {
         Some(pattern) => Some(
             Glob::new(pattern)
-                .map_err(|error| Failure::fatal(format!("`{pattern}` is not a glob pattern: {error}")))?
+                .map_err(|error| {
+                    Failure::fatal(format!("`{pattern}` is not a glob pattern: {error}"))
+                })?
                 .compile_matcher(),
         ),
         None => None,
     };
     let recursive = call.flag("recursive");
     let shown = path.to_owned();
-    let listing = tokio::task::spawn_blocking(move || list(&workspace, &folder, pattern.as_ref(), recursive, &shown));
+    let listing = tokio::task::spawn_blocking(move || {
+        list(&workspace, &folder, pattern.as_ref(), recursive, &shown)
+    });
     let files = call
         .bounded(listing)
         .await?
         .map_err(|error| Failure::fatal(format!("listing `{path}` stopped: {error}")))??;
     let output = Value::from(files.clone());
-    Ok(Done::Output(ActionOutput { output, ..ActionOutput::default() }))
+    Ok(Done::Output(ActionOutput {
+        output,
+        ..ActionOutput::default()
+    }))
 }
 
 /// The files under `folder` (following no symbolic link out of the workspace), sorted, as paths
@@ -89,8 +101,13 @@ fn list(
     let mut folders = vec![folder.to_path_buf()];
     while let Some(current) = folders.pop() {
         let entries = std::fs::read_dir(&current).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => Failure::fatal(format!("the folder `{shown}` does not exist in the workspace")),
-            _ => Failure::retryable(format!("listing `{}` failed: {error}", workspace.relative(&current))),
+            std::io::ErrorKind::NotFound => Failure::fatal(format!(
+                "the folder `{shown}` does not exist in the workspace"
+            )),
+            _ => Failure::retryable(format!(
+                "listing `{}` failed: {error}",
+                workspace.relative(&current)
+            )),
         })?;
         for entry in entries.flatten() {
             let path = entry.path();
@@ -105,12 +122,17 @@ fn list(
                 }
                 continue;
             }
-            let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if pattern.is_none_or(|pattern| pattern.is_match(&name)) {
                 files.push(relative);
             }
             if files.len() > MAX_FILES {
-                return Err(Failure::fatal(format!("`{shown}` holds more than {MAX_FILES} files")));
+                return Err(Failure::fatal(format!(
+                    "`{shown}` holds more than {MAX_FILES} files"
+                )));
             }
         }
     }

@@ -12,7 +12,10 @@ use serde_json::Value;
 use super::{Action, ActionOutput, Call, Done, Failure};
 
 /// The `file.read` action.
-pub(super) const ACTION: Action = Action { spec: SPEC, run: start };
+pub(super) const ACTION: Action = Action {
+    spec: SPEC,
+    run: start,
+};
 
 /// What `file.read` takes.
 const SPEC: ActionSpec = ActionSpec {
@@ -34,12 +37,27 @@ fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
 
 async fn run(call: Call<'_>) -> Result<Done, Failure> {
     let path = call.required("path")?;
-    let full = call.env.workspace().resolve(path).map_err(|error| Failure::fatal(error.to_string()))?;
-    let bytes = call.bounded(tokio::fs::read(&full)).await?.map_err(|error| match error.kind() {
-        std::io::ErrorKind::NotFound => Failure::fatal(format!("the file `{path}` does not exist in the workspace")),
-        std::io::ErrorKind::IsADirectory => Failure::fatal(format!("`{path}` is a folder, not a file")),
-        _ => Failure::retryable(format!("reading `{path}` failed: {error}")),
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| Failure::fatal(format!("the file `{path}` is not UTF-8 text")))?;
-    Ok(Done::Output(ActionOutput { output: Value::String(text), ..ActionOutput::default() }))
+    let full = call
+        .env
+        .workspace()
+        .resolve(path)
+        .map_err(|error| Failure::fatal(error.to_string()))?;
+    let bytes = call
+        .bounded(tokio::fs::read(&full))
+        .await?
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => {
+                Failure::fatal(format!("the file `{path}` does not exist in the workspace"))
+            }
+            std::io::ErrorKind::IsADirectory => {
+                Failure::fatal(format!("`{path}` is a folder, not a file"))
+            }
+            _ => Failure::retryable(format!("reading `{path}` failed: {error}")),
+        })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::fatal(format!("the file `{path}` is not UTF-8 text")))?;
+    Ok(Done::Output(ActionOutput {
+        output: Value::String(text),
+        ..ActionOutput::default()
+    }))
 }

@@ -15,7 +15,10 @@ use super::{Action, ActionOutput, Call, Done, Failure};
 use crate::event::RunEvent;
 
 /// The `file.write` action.
-pub(super) const ACTION: Action = Action { spec: SPEC, run: start };
+pub(super) const ACTION: Action = Action {
+    spec: SPEC,
+    run: start,
+};
 
 /// What `file.write` takes.
 const SPEC: ActionSpec = ActionSpec {
@@ -53,8 +56,11 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
     let path = call.required("path")?;
     let content = call.text("content").unwrap_or_default();
     let workspace = call.env.workspace();
-    let full = workspace.resolve(path).map_err(|error| Failure::fatal(error.to_string()))?;
-    let io = |error: std::io::Error| Failure::retryable(format!("writing `{path}` failed: {error}"));
+    let full = workspace
+        .resolve(path)
+        .map_err(|error| Failure::fatal(error.to_string()))?;
+    let io =
+        |error: std::io::Error| Failure::retryable(format!("writing `{path}` failed: {error}"));
     let write = async {
         if let Some(folder) = full.parent() {
             tokio::fs::create_dir_all(folder).await?;
@@ -72,12 +78,19 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
     };
     let written = call.bounded(write).await?.map_err(io)?;
     let relative = workspace.relative(&full);
-    let sha256 = Sha256::digest(&written).iter().map(|byte| format!("{byte:02x}")).collect::<String>();
+    let sha256 = Sha256::digest(&written)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect::<String>();
     call.env.emit(RunEvent::Artifact {
         step: call.step.clone(),
         path: relative.clone(),
         sha256,
         size: u64::try_from(written.len()).unwrap_or(u64::MAX),
     })?;
-    Ok(Done::Output(ActionOutput { output: Value::String(relative.clone()), files: vec![relative], ..ActionOutput::default() }))
+    Ok(Done::Output(ActionOutput {
+        output: Value::String(relative.clone()),
+        files: vec![relative],
+        ..ActionOutput::default()
+    }))
 }

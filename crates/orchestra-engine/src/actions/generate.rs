@@ -70,7 +70,10 @@ pub const LLM_PARAMS: [ParamSpec; 8] = [
 ];
 
 /// The `generate` action.
-pub(super) const ACTION: Action = Action { spec: SPEC, run: super::generate::call_model };
+pub(super) const ACTION: Action = Action {
+    spec: SPEC,
+    run: super::generate::call_model,
+};
 
 /// What `generate` takes.
 const SPEC: ActionSpec = ActionSpec {
@@ -89,13 +92,23 @@ pub(super) fn call_model(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>>
             action: call.action.to_owned(),
             params: Value::Object(call.params.clone()),
         };
-        let reply = call.bounded(call.env.models().call(request)).await?.map_err(|error| match error {
-            ModelError::Retryable(message) => Failure::retryable(message),
-            ModelError::Fatal(message) => Failure::fatal(message),
-        })?;
+        let reply = call
+            .bounded(call.env.models().call(request))
+            .await?
+            .map_err(|error| match error {
+                ModelError::Retryable(message) => Failure::retryable(message),
+                ModelError::Fatal(message) => Failure::fatal(message),
+            })?;
         if let Some(usage) = reply.usage {
-            call.env.emit(RunEvent::Usage { step: call.step.clone(), usage })?;
+            call.env.emit(RunEvent::Usage {
+                step: call.step.clone(),
+                usage,
+            })?;
         }
-        Ok(Done::Output(ActionOutput { output: reply.output, usage: reply.usage, ..ActionOutput::default() }))
+        Ok(Done::Output(ActionOutput {
+            output: reply.output,
+            usage: reply.usage,
+            ..ActionOutput::default()
+        }))
     })
 }

@@ -17,7 +17,10 @@ use super::{Action, ActionOutput, Call, Done, Failure};
 pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// The `http` action.
-pub(super) const ACTION: Action = Action { spec: SPEC, run: start };
+pub(super) const ACTION: Action = Action {
+    spec: SPEC,
+    run: start,
+};
 
 /// What `http` takes.
 const SPEC: ActionSpec = ActionSpec {
@@ -91,9 +94,14 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
     let mut headers = HeaderMap::new();
     if let Some(Value::Object(map)) = call.params.get("headers") {
         for (name, value) in map {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Failure::fatal(format!("`{name}` is not a header name")))?;
-            let value = HeaderValue::from_str(value.as_str().unwrap_or_default())
-                .map_err(|_| Failure::fatal(format!("the header `{name}` holds characters a header cannot")))?;
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Failure::fatal(format!("`{name}` is not a header name")))?;
+            let value =
+                HeaderValue::from_str(value.as_str().unwrap_or_default()).map_err(|_| {
+                    Failure::fatal(format!(
+                        "the header `{name}` holds characters a header cannot"
+                    ))
+                })?;
             headers.insert(name, value);
         }
     }
@@ -103,32 +111,53 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
         Some(Value::String(text)) => request.body(text.clone()),
         Some(json) => request.json(json),
     };
-    let response = call.bounded(request.send()).await?.map_err(|error| connection_failure(url, &error))?;
+    let response = call
+        .bounded(request.send())
+        .await?
+        .map_err(|error| connection_failure(url, &error))?;
     let status = response.status();
     let is_json = response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|kind| kind.contains("json"));
-    let text = call
-        .bounded(response.text())
-        .await?
-        .map_err(|error| Failure::retryable(format!("reading the response of {url} failed: {error}")))?;
-    let output = if is_json { serde_json::from_str(&text).unwrap_or(Value::String(text)) } else { Value::String(text) };
-    let result = ActionOutput { output, exit_code: Some(i32::from(status.as_u16())), ..ActionOutput::default() };
+    let text = call.bounded(response.text()).await?.map_err(|error| {
+        Failure::retryable(format!("reading the response of {url} failed: {error}"))
+    })?;
+    let output = if is_json {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    } else {
+        Value::String(text)
+    };
+    let result = ActionOutput {
+        output,
+        exit_code: Some(i32::from(status.as_u16())),
+        ..ActionOutput::default()
+    };
     let expected = match call.params.get("expect_status") {
         Some(Value::Array(codes)) => codes.iter().filter_map(Value::as_u64).collect(),
         Some(code) => code.as_u64().into_iter().collect(),
         None => Vec::new(),
     };
-    let ok = if expected.is_empty() { status.is_success() } else { expected.contains(&u64::from(status.as_u16())) };
+    let ok = if expected.is_empty() {
+        status.is_success()
+    } else {
+        expected.contains(&u64::from(status.as_u16()))
+    };
     if ok {
         return Ok(Done::Output(result));
     }
-    let message = format!("{url} answered {status}, expected {}", describe_expected(&expected));
+    let message = format!(
+        "{url} answered {status}, expected {}",
+        describe_expected(&expected)
+    );
     // A server that is overloaded or failing may answer differently on the next attempt.
     let retryable = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
-    let failure = if retryable { Failure::retryable(message) } else { Failure::fatal(message) };
+    let failure = if retryable {
+        Failure::retryable(message)
+    } else {
+        Failure::fatal(message)
+    };
     Err(failure.with_output(result))
 }
 
@@ -136,7 +165,11 @@ fn describe_expected(expected: &[u64]) -> String {
     if expected.is_empty() {
         "a 2xx status".to_owned()
     } else {
-        expected.iter().map(u64::to_string).collect::<Vec<_>>().join(" or ")
+        expected
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(" or ")
     }
 }
 

@@ -69,14 +69,26 @@ const fn specs() -> [&'static ActionSpec; ACTIONS.len()] {
 }
 
 /// The tools an agent may call without the workspace declaring them.
-pub const BUILTIN_TOOLS: &[&str] = &["read_file", "list_files", "write_file", "http_get", "git_diff"];
+pub const BUILTIN_TOOLS: &[&str] = &[
+    "read_file",
+    "list_files",
+    "write_file",
+    "http_get",
+    "git_diff",
+];
 
 /// The actions and tools of this engine, for loading and validating pipelines.
-pub const CATALOG: Catalog = Catalog { actions: &SPECS, builtin_tools: BUILTIN_TOOLS };
+pub const CATALOG: Catalog = Catalog {
+    actions: &SPECS,
+    builtin_tools: BUILTIN_TOOLS,
+};
 
 /// The action with this name.
 pub fn action(name: &str) -> Option<&'static Action> {
-    ACTIONS.iter().copied().find(|action| action.spec.name == name)
+    ACTIONS
+        .iter()
+        .copied()
+        .find(|action| action.spec.name == name)
 }
 
 /// What an action can use of the run it belongs to.
@@ -98,7 +110,12 @@ pub trait Env: Send + Sync {
     /// Now, from the run's clock.
     fn now(&self) -> jiff::Timestamp;
     /// Runs another pipeline file as a child run and returns its outputs.
-    fn run_child<'a>(&'a self, step: &'a StepKey, path: &'a str, inputs: Map<String, Value>) -> BoxFuture<'a, Result<Value, Failure>>;
+    fn run_child<'a>(
+        &'a self,
+        step: &'a StepKey,
+        path: &'a str,
+        inputs: Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Value, Failure>>;
 }
 
 /// Where an approval stands.
@@ -144,13 +161,17 @@ impl Call<'_> {
 
     /// A boolean parameter, false when absent.
     pub fn flag(&self, name: &str) -> bool {
-        self.params.get(name).and_then(Value::as_bool).unwrap_or(false)
+        self.params
+            .get(name)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     /// A text parameter the step must have; its spec makes it required, so its absence is a bug
     /// of loading, reported as a failure rather than a panic.
     pub fn required(&self, name: &str) -> Result<&str, Failure> {
-        self.text(name).ok_or_else(|| Failure::fatal(format!("the step has no `{name}`")))
+        self.text(name)
+            .ok_or_else(|| Failure::fatal(format!("the step has no `{name}`")))
     }
 
     /// Runs a future until it completes, the run is cancelled, or the step's timeout passes.
@@ -171,7 +192,10 @@ impl Call<'_> {
 
     /// The failure of an attempt that ran out of time.
     pub fn timed_out(&self) -> Failure {
-        let limit = self.timeout.map(|timeout| crate::plan::describe_duration(timeout)).unwrap_or_default();
+        let limit = self
+            .timeout
+            .map(|timeout| crate::plan::describe_duration(timeout))
+            .unwrap_or_default();
         Failure::retryable(format!("timed out after {limit}"))
     }
 }
@@ -220,17 +244,28 @@ pub struct Failure {
 impl Failure {
     /// A failure that another attempt would repeat.
     pub fn fatal(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: false, cancelled: false, partial: None }
+        Self {
+            message: message.into(),
+            retryable: false,
+            cancelled: false,
+            partial: None,
+        }
     }
 
     /// A failure that another attempt may not repeat.
     pub fn retryable(message: impl Into<String>) -> Self {
-        Self { retryable: true, ..Self::fatal(message) }
+        Self {
+            retryable: true,
+            ..Self::fatal(message)
+        }
     }
 
     /// The run is stopping.
     pub fn cancelled() -> Self {
-        Self { cancelled: true, ..Self::fatal("the run was cancelled") }
+        Self {
+            cancelled: true,
+            ..Self::fatal("the run was cancelled")
+        }
     }
 
     /// Keeps what the attempt produced.

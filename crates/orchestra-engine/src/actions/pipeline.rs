@@ -14,7 +14,10 @@ use serde_json::Map;
 use super::{Action, ActionOutput, Call, Done, Failure};
 
 /// The `pipeline` action.
-pub(super) const ACTION: Action = Action { spec: SPEC, run: start };
+pub(super) const ACTION: Action = Action {
+    spec: SPEC,
+    run: start,
+};
 
 /// What `pipeline` takes.
 const SPEC: ActionSpec = ActionSpec {
@@ -64,6 +67,9 @@ fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
             _ => Map::new(),
         };
         let outputs = call.env.run_child(call.step, path, inputs).await?;
-        Ok(Done::Output(ActionOutput { output: outputs, ..ActionOutput::default() }))
+        Ok(Done::Output(ActionOutput {
+            output: outputs,
+            ..ActionOutput::default()
+        }))
     })
 }

@@ -25,7 +25,10 @@ use super::{Action, ActionOutput, Call, Done, Failure};
 use crate::event::{RunEvent, Stream};
 
 /// The `shell` action.
-pub(super) const ACTION: Action = Action { spec: SPEC, run: start };
+pub(super) const ACTION: Action = Action {
+    spec: SPEC,
+    run: start,
+};
 
 /// What `shell` takes.
 const SPEC: ActionSpec = ActionSpec {
@@ -135,20 +138,37 @@ fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
 async fn run(call: Call<'_>) -> Result<Done, Failure> {
     let env = call.env;
     let argv: Vec<String> = match call.params.get("run") {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        Some(Value::String(line)) if call.flag("shell") => vec!["sh".to_owned(), "-c".to_owned(), line.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::String(line)) if call.flag("shell") => {
+            vec!["sh".to_owned(), "-c".to_owned(), line.clone()]
+        }
         _ => return Err(Failure::fatal("the step has no command to run")),
     };
     let Some((program, arguments)) = argv.split_first() else {
         return Err(Failure::fatal("the command names no program"));
     };
     let cwd = match call.text("cwd") {
-        Some(folder) => env.workspace().resolve(folder).map_err(|error| Failure::fatal(error.to_string()))?,
+        Some(folder) => env
+            .workspace()
+            .resolve(folder)
+            .map_err(|error| Failure::fatal(error.to_string()))?,
         None => env.workspace().root().to_path_buf(),
     };
     let mut command = CommandWrap::with_new(program, |command| {
-        command.args(arguments).current_dir(&cwd).stdout(Stdio::piped()).stderr(Stdio::piped());
-        command.stdin(if call.params.contains_key("stdin") { Stdio::piped() } else { Stdio::null() });
+        command
+            .args(arguments)
+            .current_dir(&cwd)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command.stdin(if call.params.contains_key("stdin") {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         if let Some(Value::Object(vars)) = call.params.get("env") {
             for (name, value) in vars {
                 command.env(name, value.as_str().unwrap_or_default());
@@ -157,10 +177,14 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
     });
     // A group of its own, so that stopping the step stops every process it started.
     command.wrap(ProcessGroup::leader()).wrap(KillOnDrop);
-    let spawned = command.spawn().map_err(|error| spawn_failure(program, &cwd, &error))?;
+    let spawned = command
+        .spawn()
+        .map_err(|error| spawn_failure(program, &cwd, &error))?;
     let mut running = Running(Some(spawned));
     let outcome = {
-        let Some(child) = running.0.as_mut() else { return Err(Failure::fatal("the program did not start")) };
+        let Some(child) = running.0.as_mut() else {
+            return Err(Failure::fatal("the program did not start"));
+        };
         if let Some(mut stdin) = child.stdin().take() {
             let text = call.text("stdin").unwrap_or_default().to_owned();
             tokio::spawn(async move {
@@ -172,7 +196,10 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
         let stdout = child.stdout().take();
         let stderr = child.stderr().take();
         call.bounded(async {
-            let streams = tokio::join!(collect(&call, stdout, Stream::Stdout), collect(&call, stderr, Stream::Stderr));
+            let streams = tokio::join!(
+                collect(&call, stdout, Stream::Stdout),
+                collect(&call, stderr, Stream::Stderr)
+            );
             let status = child.wait().await;
             (streams, status)
         })
@@ -192,7 +219,8 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
     };
     let stdout = stdout?;
     let stderr = stderr?;
-    let status = status.map_err(|error| Failure::retryable(format!("waiting for `{program}` failed: {error}")))?;
+    let status = status
+        .map_err(|error| Failure::retryable(format!("waiting for `{program}` failed: {error}")))?;
     let exit_code = status.code();
     let output = ActionOutput {
         output: Value::String(stdout),
@@ -203,37 +231,57 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
     match exit_code {
         Some(0) => Ok(Done::Output(output)),
         Some(code) => {
-            let tail = last_line(&stderr).map(|line| format!(": {line}")).unwrap_or_default();
-            Err(Failure::retryable(format!("`{program}` exited with status {code}{tail}")).with_output(output))
+            let tail = last_line(&stderr)
+                .map(|line| format!(": {line}"))
+                .unwrap_or_default();
+            Err(
+                Failure::retryable(format!("`{program}` exited with status {code}{tail}"))
+                    .with_output(output),
+            )
         }
-        None => Err(Failure::retryable(format!("`{program}` was stopped by a signal")).with_output(output)),
+        None => Err(
+            Failure::retryable(format!("`{program}` was stopped by a signal")).with_output(output),
+        ),
     }
 }
 
 /// Reads a stream to its end, sending it to the run's log in chunks as it comes.
-async fn collect(call: &Call<'_>, stream: Option<impl AsyncRead + Unpin>, kind: Stream) -> Result<String, Failure> {
-    let Some(stream) = stream else { return Ok(String::new()) };
+async fn collect(
+    call: &Call<'_>,
+    stream: Option<impl AsyncRead + Unpin>,
+    kind: Stream,
+) -> Result<String, Failure> {
+    let Some(stream) = stream else {
+        return Ok(String::new());
+    };
     let mut lines = BufReader::new(stream).lines();
     let mut all = String::new();
     let mut pending = String::new();
     let mut last_flush = tokio::time::Instant::now();
     loop {
-        let line = lines
-            .next_line()
-            .await
-            .map_err(|error| Failure::retryable(format!("reading the program's output failed: {error}")))?;
+        let line = lines.next_line().await.map_err(|error| {
+            Failure::retryable(format!("reading the program's output failed: {error}"))
+        })?;
         let Some(line) = line else { break };
         all.push_str(&line);
         all.push('\n');
         pending.push_str(&line);
         pending.push('\n');
         if last_flush.elapsed() >= FLUSH_EVERY {
-            call.env.emit(RunEvent::OutputChunk { step: call.step.clone(), stream: kind, text: std::mem::take(&mut pending) })?;
+            call.env.emit(RunEvent::OutputChunk {
+                step: call.step.clone(),
+                stream: kind,
+                text: std::mem::take(&mut pending),
+            })?;
             last_flush = tokio::time::Instant::now();
         }
     }
     if !pending.is_empty() {
-        call.env.emit(RunEvent::OutputChunk { step: call.step.clone(), stream: kind, text: pending })?;
+        call.env.emit(RunEvent::OutputChunk {
+            step: call.step.clone(),
+            stream: kind,
+            text: pending,
+        })?;
     }
     Ok(all)
 }
@@ -267,11 +315,16 @@ fn spawn_failure(program: &str, cwd: &std::path::Path, error: &std::io::Error) -
             Failure::fatal(format!("the folder `{}` does not exist", cwd.display()))
         }
         std::io::ErrorKind::NotFound => Failure::fatal(format!("program `{program}` not found")),
-        std::io::ErrorKind::PermissionDenied => Failure::fatal(format!("program `{program}` cannot be run: permission denied")),
+        std::io::ErrorKind::PermissionDenied => Failure::fatal(format!(
+            "program `{program}` cannot be run: permission denied"
+        )),
         _ => Failure::retryable(format!("program `{program}` could not start: {error}")),
     }
 }
 
 fn last_line(text: &str) -> Option<&str> {
-    text.lines().rev().map(str::trim).find(|line| !line.is_empty())
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
 }

@@ -12,7 +12,10 @@ use serde_json::Value;
 use super::{Action, ActionOutput, Call, Done, Failure};
 
 /// The `template` action.
-pub(super) const ACTION: Action = Action { spec: SPEC, run: start };
+pub(super) const ACTION: Action = Action {
+    spec: SPEC,
+    run: start,
+};
 
 /// What `template` takes.
 const SPEC: ActionSpec = ActionSpec {
@@ -32,6 +35,9 @@ fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
     Box::pin(async move {
         // The engine renders every parameter before the action runs; what is left is the text.
         let text = call.required("template")?;
-        Ok(Done::Output(ActionOutput { output: Value::String(text.to_owned()), ..ActionOutput::default() }))
+        Ok(Done::Output(ActionOutput {
+            output: Value::String(text.to_owned()),
+            ..ActionOutput::default()
+        }))
     })
 }

@@ -23,23 +23,36 @@ pub(crate) struct Frame {
 impl Frame {
     /// The frame of the top level of a run.
     pub(crate) fn root(cancel: CancellationToken) -> Self {
-        Self { bindings: Vec::new(), cancel }
+        Self {
+            bindings: Vec::new(),
+            cancel,
+        }
     }
 
     /// This frame with one more binding, which hides an outer one of the same name.
     pub(crate) fn with(&self, name: &'static str, value: Value) -> Self {
         let mut bindings = self.bindings.clone();
         bindings.push((name, value));
-        Self { bindings, cancel: self.cancel.clone() }
+        Self {
+            bindings,
+            cancel: self.cancel.clone(),
+        }
     }
 
     /// This frame with its own stop token, stopped with it or on its own.
     pub(crate) fn with_own_cancel(&self) -> Self {
-        Self { bindings: self.bindings.clone(), cancel: self.cancel.child_token() }
+        Self {
+            bindings: self.bindings.clone(),
+            cancel: self.cancel.child_token(),
+        }
     }
 
     fn get(&self, name: &str) -> Option<Value> {
-        self.bindings.iter().rev().find(|(bound, _)| *bound == name).map(|(_, value)| value.clone())
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(bound, _)| *bound == name)
+            .map(|(_, value)| value.clone())
     }
 }
 
@@ -54,7 +67,12 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
-    pub(crate) fn value(shared: &Arc<Shared>, scope: &str, frame: &Frame, own: Option<(&str, &StepResult)>) -> Value {
+    pub(crate) fn value(
+        shared: &Arc<Shared>,
+        scope: &str,
+        frame: &Frame,
+        own: Option<(&str, &StepResult)>,
+    ) -> Value {
         Value::from_object(Self {
             shared: Arc::clone(shared),
             scope: scope.to_owned(),
@@ -82,7 +100,9 @@ impl Object for Scope {
         match name {
             "inputs" => Some(self.shared.inputs.clone()),
             "run" => Some(self.shared.run_value.clone()),
-            "env" => Some(Value::from(std::collections::BTreeMap::<String, Value>::new())),
+            "env" => Some(Value::from(
+                std::collections::BTreeMap::<String, Value>::new(),
+            )),
             "steps" => Some(Value::from_object(Steps(Arc::clone(self)))),
             "item" | "index" | "iteration" => self.frame.get(name),
             id => self.step(id),
@@ -126,7 +146,10 @@ pub(crate) fn scopes_in_view(scope: &str) -> impl Iterator<Item = String> + '_ {
         // `polish#3` also sees `polish#2` and `polish#1`.
         let earlier: Vec<String> = match level.rsplit_once('#') {
             Some((container, pass)) if !pass.contains('/') => match pass.parse::<u32>() {
-                Ok(pass) => (1..=pass).rev().map(|n| format!("{container}#{n}")).collect(),
+                Ok(pass) => (1..=pass)
+                    .rev()
+                    .map(|n| format!("{container}#{n}"))
+                    .collect(),
                 Err(_) => vec![level.to_owned()],
             },
             _ => vec![level.to_owned()],
@@ -142,7 +165,16 @@ mod tests {
     #[test]
     fn a_step_sees_its_scope_earlier_passes_and_every_enclosing_scope() {
         let seen: Vec<String> = scopes_in_view("each[2]/polish#3").collect();
-        assert_eq!(seen, ["each[2]/polish#3", "each[2]/polish#2", "each[2]/polish#1", "each[2]", ""]);
+        assert_eq!(
+            seen,
+            [
+                "each[2]/polish#3",
+                "each[2]/polish#2",
+                "each[2]/polish#1",
+                "each[2]",
+                ""
+            ]
+        );
         assert_eq!(scopes_in_view("").collect::<Vec<_>>(), [""]);
     }
 }

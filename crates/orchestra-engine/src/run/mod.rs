@@ -5,6 +5,7 @@
 //! a live run equals the state rebuilt from its stored log, and a run whose process died resumes
 //! exactly where its log ends.
 
+mod checks;
 mod context;
 mod inputs;
 mod scope;
@@ -66,11 +67,17 @@ pub struct RunRequest {
 pub struct RunOptions {
     /// How often the owner of a run proves it is alive and checks for a cancel request.
     pub heartbeat: Duration,
+    /// Cancelling this stops the run (a shell's Ctrl-C): running steps are stopped, their
+    /// process groups killed, and what finished is kept.
+    pub cancel: CancellationToken,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { heartbeat: Duration::from_secs(1) }
+        Self {
+            heartbeat: Duration::from_secs(1),
+            cancel: CancellationToken::new(),
+        }
     }
 }
 
@@ -137,7 +144,9 @@ pub(crate) struct Shared {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("run_id", &self.run_id).finish_non_exhaustive()
+        f.debug_struct("Shared")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -148,9 +157,13 @@ impl Shared {
         if events.is_empty() {
             return Ok(());
         }
-        let mut state = self.state.lock().map_err(|_| SinkError("the run's state was poisoned by a crash".to_owned()))?;
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| SinkError("the run's state was poisoned by a crash".to_owned()))?;
         let at = self.services.clock.now();
-        let stamped: Vec<(Timestamp, RunEvent)> = events.into_iter().map(|event| (at, event)).collect();
+        let stamped: Vec<(Timestamp, RunEvent)> =
+            events.into_iter().map(|event| (at, event)).collect();
         if let Err(error) = self.services.sink.record(&self.run_id, &stamped) {
             self.stop(error.0.clone());
             return Err(error);
@@ -173,7 +186,12 @@ impl Shared {
         self.cancel.cancel();
     }
 
-    fn template_root(self: &Arc<Self>, scope: &str, frame: &Frame, own: Option<(&str, &StepResult)>) -> minijinja::Value {
+    fn template_root(
+        self: &Arc<Self>,
+        scope: &str,
+        frame: &Frame,
+        own: Option<(&str, &StepResult)>,
+    ) -> minijinja::Value {
         Scope::value(self, scope, frame, own)
     }
 }
@@ -206,16 +224,26 @@ impl Env for StepEnv<'_> {
     }
 
     fn emit(&self, event: RunEvent) -> Result<(), Failure> {
-        self.shared.commit(vec![event]).map_err(|error| Failure::fatal(error.0))
+        self.shared
+            .commit(vec![event])
+            .map_err(|error| Failure::fatal(error.0))
     }
 
     fn approval(&self, step: &StepKey) -> ApprovalState {
-        let Ok(state) = self.shared.state.lock() else { return ApprovalState::NotAsked };
+        let Ok(state) = self.shared.state.lock() else {
+            return ApprovalState::NotAsked;
+        };
         if let Some(answer) = state.answers.get(step) {
-            return ApprovalState::Answered { approved: answer.approved, comment: answer.comment.clone(), by: answer.by.clone() };
+            return ApprovalState::Answered {
+                approved: answer.approved,
+                comment: answer.comment.clone(),
+                by: answer.by.clone(),
+            };
         }
         match state.waiting.get(step) {
-            Some(waiting) => ApprovalState::Asked { deadline: waiting.deadline },
+            Some(waiting) => ApprovalState::Asked {
+                deadline: waiting.deadline,
+            },
             None => ApprovalState::NotAsked,
         }
     }
@@ -224,18 +252,32 @@ impl Env for StepEnv<'_> {
         self.shared.services.clock.now()
     }
 
-    fn run_child<'a>(&'a self, step: &'a StepKey, path: &'a str, inputs: Map<String, Value>) -> BoxFuture<'a, Result<Value, Failure>> {
+    fn run_child<'a>(
+        &'a self,
+        step: &'a StepKey,
+        path: &'a str,
+        inputs: Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Value, Failure>> {
         Box::pin(run_child(self.shared, step, path, inputs))
     }
 }
 
 /// Starts a new run, or resumes one whose `history` is given, and drives it until it ends or
 /// pauses for an approval.
-pub async fn run(request: RunRequest, services: Services, options: RunOptions) -> Result<RunOutcome, RunError> {
+pub async fn run(
+    request: RunRequest,
+    services: Services,
+    options: RunOptions,
+) -> Result<RunOutcome, RunError> {
     run_at_depth(request, services, options, 0).await
 }
 
-fn run_at_depth(request: RunRequest, services: Services, options: RunOptions, depth: u32) -> BoxFuture<'static, Result<RunOutcome, RunError>> {
+fn run_at_depth(
+    request: RunRequest,
+    services: Services,
+    options: RunOptions,
+    depth: u32,
+) -> BoxFuture<'static, Result<RunOutcome, RunError>> {
     Box::pin(async move {
         let resuming = !request.history.is_empty();
         let mut state = RunState::fold(&request.history)?;
@@ -245,30 +287,42 @@ fn run_at_depth(request: RunRequest, services: Services, options: RunOptions, de
         {
             return Err(RunError::Finished(status.as_str()));
         }
-        let inputs = if resuming { state.inputs.clone() } else { resolve_inputs(&request.plan.inputs, &request.inputs)? };
+        let inputs = if resuming {
+            state.inputs.clone()
+        } else {
+            resolve_inputs(&request.plan.inputs, &request.inputs)?
+        };
         std::fs::create_dir_all(&request.workspace).map_err(|error| RunError::Workspace {
             path: request.workspace.display().to_string(),
             reason: error.to_string(),
         })?;
-        let workspace = Workspace::new(request.workspace.clone()).map_err(|error| RunError::Workspace {
-            path: request.workspace.display().to_string(),
-            reason: error.to_string(),
-        })?;
+        let workspace =
+            Workspace::new(request.workspace.clone()).map_err(|error| RunError::Workspace {
+                path: request.workspace.display().to_string(),
+                reason: error.to_string(),
+            })?;
         // A resumed run continues from its log; its state must not already hold a cancel.
         state.cancel_requested = false;
         let shared = Arc::new(Shared {
             run_id: request.run_id.clone(),
-            pipeline_dir: request.pipeline_file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            pipeline_dir: request
+                .pipeline_file
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
             snapshot_file: request.pipeline_file.clone(),
-            concurrency: request.plan.concurrency.map(|limit| Arc::new(Semaphore::new(usize::try_from(limit).unwrap_or(usize::MAX)))),
+            concurrency: request.plan.concurrency.map(|limit| {
+                Arc::new(Semaphore::new(usize::try_from(limit).unwrap_or(usize::MAX)))
+            }),
             inputs: context_value(&Value::Object(inputs.clone())),
-            run_value: context_value(&serde_json::json!({ "id": request.run_id, "pipeline": request.plan.pipeline })),
+            run_value: context_value(
+                &serde_json::json!({ "id": request.run_id, "pipeline": request.plan.pipeline }),
+            ),
             plan: request.plan,
             templates: Templates::new(),
             http: reqwest::Client::new(),
             workspace,
             state: Mutex::new(state),
-            cancel: CancellationToken::new(),
+            cancel: options.cancel.child_token(),
             fatal: Mutex::new(None),
             tripped: Mutex::new(None),
             services,
@@ -285,7 +339,9 @@ fn run_at_depth(request: RunRequest, services: Services, options: RunOptions, de
                 snapshot: request.snapshot,
                 file: shared.snapshot_file.display().to_string(),
                 workspace: shared.workspace.root().display().to_string(),
-                parent: request.parent.map(|(run, step)| crate::event::Parent { run, step }),
+                parent: request
+                    .parent
+                    .map(|(run, step)| crate::event::Parent { run, step }),
             });
             for (step, result) in request.reuse {
                 opening.push(RunEvent::StepFinished { step, result });
@@ -294,27 +350,56 @@ fn run_at_depth(request: RunRequest, services: Services, options: RunOptions, de
         shared.commit(opening).map_err(RunError::Store)?;
 
         let heartbeat = tokio::spawn(beat(Arc::clone(&shared), options.heartbeat));
-        let end = scope::run_scope(&shared, String::new(), &shared.plan.graph, Frame::root(shared.cancel.clone())).await;
+        let end = scope::run_scope(
+            &shared,
+            String::new(),
+            &shared.plan.graph,
+            Frame::root(shared.cancel.clone()),
+        )
+        .await;
         heartbeat.abort();
 
         if let Some(reason) = shared.fatal.lock().ok().and_then(|fatal| fatal.clone()) {
             return Err(RunError::Store(SinkError(reason)));
         }
-        let tripped = shared.tripped.lock().ok().and_then(|tripped| tripped.clone());
+        let tripped = shared
+            .tripped
+            .lock()
+            .ok()
+            .and_then(|tripped| tripped.clone());
         let (status, error) = match (end, tripped) {
             (_, Some(reason)) => (RunStatus::Failed, Some(reason)),
             (ScopeEnd::Done, None) => (RunStatus::Succeeded, None),
             (ScopeEnd::Failed(error), None) => (RunStatus::Failed, Some(error)),
             (ScopeEnd::Rejected(error), None) => (RunStatus::Rejected, Some(error)),
             (ScopeEnd::Paused, None) => (RunStatus::Waiting, None),
-            (ScopeEnd::Cancelled, None) => (RunStatus::Cancelled, Some("the run was cancelled".to_owned())),
+            (ScopeEnd::Cancelled, None) => (
+                RunStatus::Cancelled,
+                Some("the run was cancelled".to_owned()),
+            ),
         };
-        let (outputs, output_errors) = if status == RunStatus::Succeeded { render_outputs(&shared) } else { (Map::new(), Vec::new()) };
-        let error = if output_errors.is_empty() { error } else { Some(output_errors.join("; ")) };
+        let (outputs, output_errors) = if status == RunStatus::Succeeded {
+            render_outputs(&shared)
+        } else {
+            (Map::new(), Vec::new())
+        };
+        let error = if output_errors.is_empty() {
+            error
+        } else {
+            Some(output_errors.join("; "))
+        };
         shared
-            .commit(vec![RunEvent::RunFinished { status, outputs: outputs.clone(), error: error.clone() }])
+            .commit(vec![RunEvent::RunFinished {
+                status,
+                outputs: outputs.clone(),
+                error: error.clone(),
+            }])
             .map_err(RunError::Store)?;
-        Ok(RunOutcome { status, outputs, error })
+        Ok(RunOutcome {
+            status,
+            outputs,
+            error,
+        })
     })
 }
 
@@ -323,7 +408,11 @@ async fn beat(shared: Arc<Shared>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
-        match shared.services.sink.heartbeat(&shared.run_id, shared.services.clock.now()) {
+        match shared
+            .services
+            .sink
+            .heartbeat(&shared.run_id, shared.services.clock.now())
+        {
             Ok(control) if control.cancel_requested => {
                 let _ = shared.commit(vec![RunEvent::CancelRequested]);
                 shared.cancel.cancel();
@@ -345,12 +434,17 @@ fn render_outputs(shared: &Arc<Shared>) -> (Map<String, Value>, Vec<String>) {
     let mut outputs = Map::new();
     let mut errors = Vec::new();
     for (name, template) in &shared.plan.outputs {
-        match shared.templates.render_value(&Value::String(template.clone()), &root) {
+        match shared
+            .templates
+            .render_value(&Value::String(template.clone()), &root)
+        {
             Ok(value) => {
                 outputs.insert(name.clone(), value);
             }
             Err(error) => {
-                errors.push(format!("the output `{name}` could not be rendered: {error}"));
+                errors.push(format!(
+                    "the output `{name}` could not be rendered: {error}"
+                ));
                 outputs.insert(name.clone(), Value::Null);
             }
         }
@@ -359,13 +453,22 @@ fn render_outputs(shared: &Arc<Shared>) -> (Map<String, Value>, Vec<String>) {
 }
 
 /// Runs a `pipeline` step's file as a child run.
-async fn run_child(shared: &Arc<Shared>, step: &StepKey, path: &str, inputs: Map<String, Value>) -> Result<Value, Failure> {
+async fn run_child(
+    shared: &Arc<Shared>,
+    step: &StepKey,
+    path: &str,
+    inputs: Map<String, Value>,
+) -> Result<Value, Failure> {
     if shared.depth + 1 >= MAX_DEPTH {
-        return Err(Failure::fatal(format!("pipelines run each other more than {MAX_DEPTH} deep (does `{path}` run itself?)")));
+        return Err(Failure::fatal(format!(
+            "pipelines run each other more than {MAX_DEPTH} deep (does `{path}` run itself?)"
+        )));
     }
     let file = shared.pipeline_dir.join(path);
     let checked = orchestra_pipeline::check_file(&file, &crate::CATALOG, shared.global_dir.clone())
-        .map_err(|error| Failure::fatal(format!("the pipeline `{path}` cannot be read: {error}")))?;
+        .map_err(|error| {
+            Failure::fatal(format!("the pipeline `{path}` cannot be read: {error}"))
+        })?;
     let errors: Vec<String> = checked
         .report
         .diagnostics
@@ -377,11 +480,20 @@ async fn run_child(shared: &Arc<Shared>, step: &StepKey, path: &str, inputs: Map
         })
         .collect();
     let Some(pipeline) = checked.valid() else {
-        return Err(Failure::fatal(format!("the pipeline `{path}` has errors: {}", errors.join("; "))));
+        return Err(Failure::fatal(format!(
+            "the pipeline `{path}` has errors: {}",
+            errors.join("; ")
+        )));
     };
-    let plan = crate::compile(pipeline, &crate::CATALOG).map_err(|error| Failure::fatal(error.to_string()))?;
-    let child_dir = file.parent().map_or_else(|| shared.pipeline_dir.clone(), Path::to_path_buf);
-    let workspace = pipeline.workspace.root.as_ref().map_or_else(|| shared.workspace.root().to_path_buf(), |root| child_dir.join(root));
+    let plan = crate::compile(pipeline, &crate::CATALOG)
+        .map_err(|error| Failure::fatal(error.to_string()))?;
+    let child_dir = file
+        .parent()
+        .map_or_else(|| shared.pipeline_dir.clone(), Path::to_path_buf);
+    let workspace = pipeline.workspace.root.as_ref().map_or_else(
+        || shared.workspace.root().to_path_buf(),
+        |root| child_dir.join(root),
+    );
     let request = RunRequest {
         run_id: shared.services.ids.run_id(),
         plan,
@@ -394,7 +506,11 @@ async fn run_child(shared: &Arc<Shared>, step: &StepKey, path: &str, inputs: Map
         parent: Some((shared.run_id.clone(), step.clone())),
         global_dir: shared.global_dir.clone(),
     };
-    let outcome = run_at_depth(request, shared.services.clone(), RunOptions::default(), shared.depth + 1)
+    let options = RunOptions {
+        cancel: shared.cancel.clone(),
+        ..RunOptions::default()
+    };
+    let outcome = run_at_depth(request, shared.services.clone(), options, shared.depth + 1)
         .await
         .map_err(|error| Failure::fatal(format!("the pipeline `{path}` could not run: {error}")))?;
     match outcome.status {

@@ -12,9 +12,9 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use orchestra_pipeline::model::{EdgeKind, Join, OnFailure};
 
+use super::Shared;
 use super::context::Frame;
 use super::step::{StepOutcome, execute};
-use super::Shared;
 use crate::event::{RunEvent, SkipReason, StepKey};
 use crate::plan::{Graph, PlannedStep};
 use crate::result::StepResult;
@@ -36,7 +36,12 @@ pub(crate) enum ScopeEnd {
 }
 
 /// Runs the steps of one scope until they are all done or the scope cannot go on.
-pub(crate) fn run_scope<'a>(shared: &'a Arc<Shared>, scope: String, graph: &'a Graph, frame: Frame) -> BoxFuture<'a, ScopeEnd> {
+pub(crate) fn run_scope<'a>(
+    shared: &'a Arc<Shared>,
+    scope: String,
+    graph: &'a Graph,
+    frame: Frame,
+) -> BoxFuture<'a, ScopeEnd> {
     Box::pin(async move { Scheduler::new(shared, scope, graph, frame).run().await })
 }
 
@@ -78,12 +83,24 @@ struct Scheduler<'a> {
 
 impl<'a> Scheduler<'a> {
     fn new(shared: &'a Arc<Shared>, scope: String, graph: &'a Graph, frame: Frame) -> Self {
-        let keys: Vec<StepKey> = graph.steps.iter().map(|step| StepKey::new(&scope, &step.id)).collect();
-        let position: HashMap<&str, usize> = graph.steps.iter().enumerate().map(|(at, step)| (step.id.as_str(), at)).collect();
+        let keys: Vec<StepKey> = graph
+            .steps
+            .iter()
+            .map(|step| StepKey::new(&scope, &step.id))
+            .collect();
+        let position: HashMap<&str, usize> = graph
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(at, step)| (step.id.as_str(), at))
+            .collect();
         let mut activators = vec![Vec::new(); graph.steps.len()];
         let mut successors = vec![Vec::new(); graph.steps.len()];
         for edge in graph.edges.iter().filter(|edge| !edge.back) {
-            let (Some(&from), Some(&to)) = (position.get(edge.from.as_str()), position.get(edge.to.as_str())) else {
+            let (Some(&from), Some(&to)) = (
+                position.get(edge.from.as_str()),
+                position.get(edge.to.as_str()),
+            ) else {
                 continue;
             };
             successors[from].push(to);
@@ -91,7 +108,16 @@ impl<'a> Scheduler<'a> {
                 activators[to].push(from);
             }
         }
-        Self { shared, scope, graph, frame, keys, position, activators, successors }
+        Self {
+            shared,
+            scope,
+            graph,
+            frame,
+            keys,
+            position,
+            activators,
+            successors,
+        }
     }
 
     async fn run(self) -> ScopeEnd {
@@ -100,7 +126,8 @@ impl<'a> Scheduler<'a> {
         let mut rejected: Option<String> = None;
         let mut parked = false;
         loop {
-            let stopping = failed.is_some() || rejected.is_some() || self.frame.cancel.is_cancelled();
+            let stopping =
+                failed.is_some() || rejected.is_some() || self.frame.cancel.is_cancelled();
             if !stopping {
                 let launch = self.launch();
                 for index in launch.started {
@@ -119,7 +146,9 @@ impl<'a> Scheduler<'a> {
                     continue;
                 }
             }
-            let Some((index, outcome)) = running.next().await else { break };
+            let Some((index, outcome)) = running.next().await else {
+                break;
+            };
             if matches!(outcome, StepOutcome::Parked) {
                 parked = true;
             }
@@ -148,21 +177,38 @@ impl<'a> Scheduler<'a> {
 
     fn execute(&self, index: usize) -> impl Future<Output = (usize, StepOutcome)> + '_ {
         async move {
-            let outcome = execute(self.shared, &self.scope, &self.keys[index], &self.graph.steps[index], &self.frame).await;
+            let outcome = execute(
+                self.shared,
+                &self.scope,
+                &self.keys[index],
+                &self.graph.steps[index],
+                &self.frame,
+            )
+            .await;
             (index, outcome)
         }
     }
 
     fn any_waiting(&self) -> bool {
-        let Ok(state) = self.shared.state.lock() else { return false };
-        self.keys.iter().any(|key| state.status(key) == StepStatus::Waiting)
+        let Ok(state) = self.shared.state.lock() else {
+            return false;
+        };
+        self.keys
+            .iter()
+            .any(|key| state.status(key) == StepStatus::Waiting)
     }
 
     /// Skips what cannot run and starts what can.
     fn launch(&self) -> Launch {
-        let mut launch = Launch { started: Vec::new(), progressed: false, stop: None };
+        let mut launch = Launch {
+            started: Vec::new(),
+            progressed: false,
+            stop: None,
+        };
         let decisions: Vec<(usize, Decision)> = {
-            let Ok(state) = self.shared.state.lock() else { return launch };
+            let Ok(state) = self.shared.state.lock() else {
+                return launch;
+            };
             (0..self.graph.steps.len())
                 .filter(|&index| state.status(&self.keys[index]) == StepStatus::Pending)
                 .filter_map(|index| self.decide(index, &state).map(|decision| (index, decision)))
@@ -173,7 +219,10 @@ impl<'a> Scheduler<'a> {
             let step = &self.graph.steps[index];
             match decision {
                 Decision::Skip(reason) => {
-                    launch.progressed |= self.commit(vec![RunEvent::StepFinished { step: key.clone(), result: StepResult::skipped(reason) }]);
+                    launch.progressed |= self.commit(vec![RunEvent::StepFinished {
+                        step: key.clone(),
+                        result: StepResult::skipped(reason),
+                    }]);
                 }
                 Decision::Start => match self.condition(step) {
                     Ok(true) => {
@@ -182,7 +231,10 @@ impl<'a> Scheduler<'a> {
                         }
                     }
                     Ok(false) => {
-                        let mut events = vec![RunEvent::StepFinished { step: key.clone(), result: StepResult::skipped(SkipReason::Condition) }];
+                        let mut events = vec![RunEvent::StepFinished {
+                            step: key.clone(),
+                            result: StepResult::skipped(SkipReason::Condition),
+                        }];
                         if let Some(target) = &step.on_false {
                             events.extend(self.route(index, target, EdgeKind::False));
                         }
@@ -191,7 +243,11 @@ impl<'a> Scheduler<'a> {
                     Err(error) => {
                         // A condition that cannot be evaluated fails its step like any other
                         // failure, so `on_failure` decides what happens next.
-                        let result = StepResult::failed(format!("the condition does not evaluate: {error}"), 0, 0);
+                        let result = StepResult::failed(
+                            format!("the condition does not evaluate: {error}"),
+                            0,
+                            0,
+                        );
                         if self.commit(vec![RunEvent::StepQueued { step: key.clone() }]) {
                             let verdict = self.finish(index, StepOutcome::Finished(result));
                             launch.progressed = true;
@@ -214,10 +270,14 @@ impl<'a> Scheduler<'a> {
         }
         let (mut satisfied, mut blocked) = (0, 0);
         for dependency in &step.depends_on {
-            let Some(&at) = self.position.get(dependency.as_str()) else { continue };
+            let Some(&at) = self.position.get(dependency.as_str()) else {
+                continue;
+            };
             match state.status(&self.keys[at]) {
                 StepStatus::Succeeded => satisfied += 1,
-                StepStatus::Failed if self.graph.steps[at].on_failure == OnFailure::Continue => satisfied += 1,
+                StepStatus::Failed if self.graph.steps[at].on_failure == OnFailure::Continue => {
+                    satisfied += 1
+                }
                 StepStatus::Failed | StepStatus::Skipped | StepStatus::Cancelled => blocked += 1,
                 _ => {}
             }
@@ -232,7 +292,9 @@ impl<'a> Scheduler<'a> {
             _ => {}
         }
         if step.gated && !state.activated.contains(&self.keys[index]) {
-            let all_done = self.activators[index].iter().all(|&from| state.status(&self.keys[from]).is_terminal());
+            let all_done = self.activators[index]
+                .iter()
+                .all(|&from| state.status(&self.keys[from]).is_terminal());
             return all_done.then_some(Decision::Skip(SkipReason::NotRouted));
         }
         Some(Decision::Start)
@@ -240,9 +302,14 @@ impl<'a> Scheduler<'a> {
 
     /// Evaluates a step's condition; no condition is true.
     fn condition(&self, step: &PlannedStep) -> Result<bool, String> {
-        let Some(condition) = &step.condition else { return Ok(true) };
+        let Some(condition) = &step.condition else {
+            return Ok(true);
+        };
         let root = self.shared.template_root(&self.scope, &self.frame, None);
-        self.shared.templates.is_true(condition, &root).map_err(|error| error.0)
+        self.shared
+            .templates
+            .is_true(condition, &root)
+            .map_err(|error| error.0)
     }
 
     /// Commits events; false when the store failed (the run is then stopping).
@@ -284,7 +351,10 @@ impl<'a> Scheduler<'a> {
             if result.status == StepStatus::Failed {
                 match &step.on_failure {
                     OnFailure::Fail => {
-                        let error = result.error.clone().unwrap_or_else(|| "it failed".to_owned());
+                        let error = result
+                            .error
+                            .clone()
+                            .unwrap_or_else(|| "it failed".to_owned());
                         verdict = Verdict::Fail(format!("step `{key}` failed: {error}"));
                     }
                     OnFailure::Continue => {}
@@ -292,12 +362,17 @@ impl<'a> Scheduler<'a> {
                         result.status = StepStatus::Skipped;
                         result.skipped = Some(SkipReason::Failure);
                     }
-                    OnFailure::Goto(target) => events.extend(self.route(index, target, EdgeKind::Failure)),
+                    OnFailure::Goto(target) => {
+                        events.extend(self.route(index, target, EdgeKind::Failure))
+                    }
                 }
             }
         }
         let failed = result.status == StepStatus::Failed;
-        let mut all = vec![RunEvent::StepFinished { step: key.clone(), result }];
+        let mut all = vec![RunEvent::StepFinished {
+            step: key.clone(),
+            result,
+        }];
         all.extend(events);
         if !self.commit(all) {
             return Verdict::Fail("the run store failed".to_owned());
@@ -318,7 +393,9 @@ impl<'a> Scheduler<'a> {
             events.extend(self.route(index, target, EdgeKind::Success));
         }
         for route in &step.routes {
-            let root = self.shared.template_root(&self.scope, &self.frame, Some((&step.id, result)));
+            let root =
+                self.shared
+                    .template_root(&self.scope, &self.frame, Some((&step.id, result)));
             match self.shared.templates.is_true(&route.when, &root) {
                 Ok(false) => continue,
                 Ok(true) => {
@@ -338,7 +415,10 @@ impl<'a> Scheduler<'a> {
                 }
                 Err(error) => {
                     result.status = StepStatus::Failed;
-                    result.error = Some(format!("the `when` of the route to `{}` does not evaluate: {error}", route.goto));
+                    result.error = Some(format!(
+                        "the `when` of the route to `{}` does not evaluate: {error}",
+                        route.goto
+                    ));
                 }
             }
             return;
@@ -346,9 +426,15 @@ impl<'a> Scheduler<'a> {
     }
 
     fn route_count(&self, from: usize, to: &str) -> u32 {
-        let Ok(state) = self.shared.state.lock() else { return 0 };
+        let Ok(state) = self.shared.state.lock() else {
+            return 0;
+        };
         let target = StepKey::new(&self.scope, to);
-        state.route_counts.get(&(self.keys[from].clone(), target)).copied().unwrap_or(0)
+        state
+            .route_counts
+            .get(&(self.keys[from].clone(), target))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The event of a routing key sending the run from step `from` to `to`. A route back to an
@@ -357,8 +443,18 @@ impl<'a> Scheduler<'a> {
     fn route(&self, from: usize, to: &str, kind: EdgeKind) -> Option<RunEvent> {
         let &target = self.position.get(to)?;
         let count = self.route_count(from, to) + 1;
-        let reset = if self.reaches(target, from) { self.region(target, from) } else { self.unskip(target) };
-        Some(RunEvent::RouteTaken { from: self.keys[from].clone(), to: self.keys[target].clone(), kind, count, reset })
+        let reset = if self.reaches(target, from) {
+            self.region(target, from)
+        } else {
+            self.unskip(target)
+        };
+        Some(RunEvent::RouteTaken {
+            from: self.keys[from].clone(),
+            to: self.keys[target].clone(),
+            kind,
+            count,
+            reset,
+        })
     }
 
     /// Whether `to` can be reached from `from` along the edges that are not loops.
@@ -401,11 +497,15 @@ impl<'a> Scheduler<'a> {
     /// The steps after `from` (itself included) that were skipped because the run did not reach
     /// them; they are reconsidered when it now does.
     fn unskip(&self, from: usize) -> Vec<StepKey> {
-        let Ok(state) = self.shared.state.lock() else { return Vec::new() };
+        let Ok(state) = self.shared.state.lock() else {
+            return Vec::new();
+        };
         let skipped = |at: usize| {
             state.status(&self.keys[at]) == StepStatus::Skipped
                 && matches!(
-                    state.result(&self.keys[at]).and_then(|result| result.skipped),
+                    state
+                        .result(&self.keys[at])
+                        .and_then(|result| result.skipped),
                     Some(SkipReason::Upstream | SkipReason::NotRouted)
                 )
         };
@@ -417,7 +517,9 @@ impl<'a> Scheduler<'a> {
 
     /// Trips the circuit breaker when the run has seen `max_failures` failed steps.
     fn check_breaker(&self) {
-        let Some(limit) = self.shared.plan.max_failures else { return };
+        let Some(limit) = self.shared.plan.max_failures else {
+            return;
+        };
         let failures = self.shared.state.lock().map_or(0, |state| state.failures);
         if failures >= limit {
             if let Ok(mut tripped) = self.shared.tripped.lock() {

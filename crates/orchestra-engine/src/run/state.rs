@@ -96,7 +96,9 @@ impl RunState {
 
     /// The status of a step; pending when it has not done anything yet.
     pub fn status(&self, key: &StepKey) -> StepStatus {
-        self.steps.get(key).map_or(StepStatus::Pending, |step| step.status)
+        self.steps
+            .get(key)
+            .map_or(StepStatus::Pending, |step| step.status)
     }
 
     /// The latest result of a step.
@@ -105,32 +107,68 @@ impl RunState {
     }
 
     fn signal(&mut self, key: &StepKey, signal: Signal) -> Result<(), FoldError> {
-        let step = self.steps.entry(key.clone()).or_insert(StepState { status: StepStatus::Pending, result: None });
-        step.status = transition(step.status, signal).map_err(|source| FoldError { step: key.clone(), source })?;
+        let step = self.steps.entry(key.clone()).or_insert(StepState {
+            status: StepStatus::Pending,
+            result: None,
+        });
+        step.status = transition(step.status, signal).map_err(|source| FoldError {
+            step: key.clone(),
+            source,
+        })?;
         Ok(())
     }
 
     /// Applies one event.
     pub fn apply(&mut self, event: &RunEvent) -> Result<(), FoldError> {
         match event {
-            RunEvent::RunStarted { pipeline, inputs, .. } => {
+            RunEvent::RunStarted {
+                pipeline, inputs, ..
+            } => {
                 self.status = Some(RunStatus::Running);
                 self.pipeline.clone_from(pipeline);
                 self.inputs.clone_from(inputs);
             }
             RunEvent::RunResumed => self.resume()?,
             RunEvent::StepQueued { step } => self.signal(step, Signal::Ready)?,
-            RunEvent::StepStarted { step, attempt, .. } => self.signal(step, Signal::Start { attempt: *attempt })?,
-            RunEvent::WaitingForApproval { step, message, deadline } => {
-                self.signal(step, Signal::Wait)?;
-                self.waiting.insert(step.clone(), Waiting { message: message.clone(), deadline: *deadline });
+            RunEvent::StepStarted { step, attempt, .. } => {
+                self.signal(step, Signal::Start { attempt: *attempt })?
             }
-            RunEvent::ApprovalAnswered { step, approved, comment, by } => {
-                self.answers.insert(step.clone(), Answer { approved: *approved, comment: comment.clone(), by: by.clone() });
+            RunEvent::WaitingForApproval {
+                step,
+                message,
+                deadline,
+            } => {
+                self.signal(step, Signal::Wait)?;
+                self.waiting.insert(
+                    step.clone(),
+                    Waiting {
+                        message: message.clone(),
+                        deadline: *deadline,
+                    },
+                );
+            }
+            RunEvent::ApprovalAnswered {
+                step,
+                approved,
+                comment,
+                by,
+            } => {
+                self.answers.insert(
+                    step.clone(),
+                    Answer {
+                        approved: *approved,
+                        comment: comment.clone(),
+                        by: by.clone(),
+                    },
+                );
             }
             RunEvent::StepFinished { step, result } => {
                 let signal = match result.status {
-                    StepStatus::Succeeded if result.reused_from.is_some() && result.attempts == 0 => Signal::Reuse,
+                    StepStatus::Succeeded
+                        if result.reused_from.is_some() && result.attempts == 0 =>
+                    {
+                        Signal::Reuse
+                    }
                     StepStatus::Succeeded => Signal::Succeed,
                     StepStatus::Skipped => Signal::Skip,
                     StepStatus::Cancelled => Signal::Cancel,
@@ -145,7 +183,13 @@ impl RunState {
                     state.result = Some(result.clone());
                 }
             }
-            RunEvent::RouteTaken { from, to, count, reset, .. } => {
+            RunEvent::RouteTaken {
+                from,
+                to,
+                count,
+                reset,
+                ..
+            } => {
                 self.route_counts.insert((from.clone(), to.clone()), *count);
                 for key in reset {
                     self.start_over(key)?;
@@ -159,12 +203,19 @@ impl RunState {
                 self.passes.insert(step.clone(), *pass);
             }
             RunEvent::CancelRequested => self.cancel_requested = true,
-            RunEvent::RunFinished { status, outputs, error } => {
+            RunEvent::RunFinished {
+                status,
+                outputs,
+                error,
+            } => {
                 self.status = Some(*status);
                 self.outputs.clone_from(outputs);
                 self.error.clone_from(error);
             }
-            RunEvent::OutputChunk { .. } | RunEvent::AttemptFailed { .. } | RunEvent::Usage { .. } | RunEvent::Artifact { .. } => {}
+            RunEvent::OutputChunk { .. }
+            | RunEvent::AttemptFailed { .. }
+            | RunEvent::Usage { .. }
+            | RunEvent::Artifact { .. } => {}
         }
         Ok(())
     }
@@ -174,7 +225,8 @@ impl RunState {
     fn start_over(&mut self, key: &StepKey) -> Result<(), FoldError> {
         self.signal(key, Signal::Reset)?;
         self.activated.remove(key);
-        self.steps.retain(|other, _| other == key || !other.is_within(key));
+        self.steps
+            .retain(|other, _| other == key || !other.is_within(key));
         self.items.retain(|other, _| !other.is_within(key));
         self.passes.retain(|other, _| !other.is_within(key));
         self.answers.retain(|other, _| !other.is_within(key));
@@ -231,13 +283,20 @@ mod tests {
     }
 
     fn finished(step: &str, result: StepResult) -> RunEvent {
-        RunEvent::StepFinished { step: key(step), result }
+        RunEvent::StepFinished {
+            step: key(step),
+            result,
+        }
     }
 
     fn started(step: &str) -> [RunEvent; 2] {
         [
             RunEvent::StepQueued { step: key(step) },
-            RunEvent::StepStarted { step: key(step), attempt: 1, inputs: Value::Null },
+            RunEvent::StepStarted {
+                step: key(step),
+                attempt: 1,
+                inputs: Value::Null,
+            },
         ]
     }
 
@@ -254,11 +313,27 @@ mod tests {
         let mut state = RunState::fold(&events).expect("the log is consistent");
         assert_eq!(state.status(&key("b")), StepStatus::Running { attempt: 1 });
         state.apply(&RunEvent::RunResumed).expect("resume applies");
-        assert_eq!(state.status(&key("a")), StepStatus::Succeeded, "finished steps keep their result");
-        assert_eq!(state.status(&key("b")), StepStatus::Pending, "a step in flight starts over");
-        assert_eq!(state.status(&key("c")), StepStatus::Skipped, "a false condition stays skipped");
+        assert_eq!(
+            state.status(&key("a")),
+            StepStatus::Succeeded,
+            "finished steps keep their result"
+        );
+        assert_eq!(
+            state.status(&key("b")),
+            StepStatus::Pending,
+            "a step in flight starts over"
+        );
+        assert_eq!(
+            state.status(&key("c")),
+            StepStatus::Skipped,
+            "a false condition stays skipped"
+        );
         assert_eq!(state.status(&key("each")), StepStatus::Pending);
-        assert_eq!(state.status(&key("each[0]/x")), StepStatus::Succeeded, "progress inside a body is kept");
+        assert_eq!(
+            state.status(&key("each[0]/x")),
+            StepStatus::Succeeded,
+            "progress inside a body is kept"
+        );
     }
 
     #[test]
@@ -268,7 +343,10 @@ mod tests {
             events.extend(started(step));
             events.push(finished(step, StepResult::succeeded(Value::from(step))));
         }
-        events.push(RunEvent::ItemsResolved { step: key("each"), items: vec![Value::from(1)] });
+        events.push(RunEvent::ItemsResolved {
+            step: key("each"),
+            items: vec![Value::from(1)],
+        });
         events.push(RunEvent::RouteTaken {
             from: key("check"),
             to: key("draft"),
@@ -278,15 +356,32 @@ mod tests {
         });
         let state = RunState::fold(&events).expect("the log is consistent");
         assert_eq!(state.status(&key("draft")), StepStatus::Pending);
-        assert_eq!(state.result(&key("draft")).map(|r| r.output.clone()), Some(Value::from("draft")), "the last result stays readable");
-        assert!(!state.steps.contains_key(&key("each[0]/x")), "a restarted body starts from nothing");
-        assert!(!state.items.contains_key(&key("each")), "its items are evaluated again");
-        assert_eq!(state.route_counts.get(&(key("check"), key("draft"))), Some(&1));
+        assert_eq!(
+            state.result(&key("draft")).map(|r| r.output.clone()),
+            Some(Value::from("draft")),
+            "the last result stays readable"
+        );
+        assert!(
+            !state.steps.contains_key(&key("each[0]/x")),
+            "a restarted body starts from nothing"
+        );
+        assert!(
+            !state.items.contains_key(&key("each")),
+            "its items are evaluated again"
+        );
+        assert_eq!(
+            state.route_counts.get(&(key("check"), key("draft"))),
+            Some(&1)
+        );
     }
 
     #[test]
     fn an_inconsistent_log_is_reported_not_ignored() {
-        let events = [RunEvent::StepStarted { step: key("a"), attempt: 1, inputs: Value::Null }];
+        let events = [RunEvent::StepStarted {
+            step: key("a"),
+            attempt: 1,
+            inputs: Value::Null,
+        }];
         let error = RunState::fold(&events).expect_err("a step cannot start before it is queued");
         assert!(error.to_string().contains("`a`"), "{error}");
     }

@@ -34,17 +34,80 @@ pub(crate) enum StepOutcome {
 }
 
 /// Runs a step that the scheduler has queued.
-pub(crate) async fn execute(shared: &Arc<Shared>, scope: &str, key: &StepKey, step: &PlannedStep, frame: &Frame) -> StepOutcome {
+pub(crate) async fn execute(
+    shared: &Arc<Shared>,
+    scope: &str,
+    key: &StepKey,
+    step: &PlannedStep,
+    frame: &Frame,
+) -> StepOutcome {
+    let outcome = run_work(shared, scope, key, step, frame).await;
+    // A step that succeeded is checked against its declared `qc:` checks.
+    match outcome {
+        StepOutcome::Finished(mut result)
+            if result.status == StepStatus::Succeeded && !step.qc.is_empty() =>
+        {
+            result.checks = super::checks::run_checks(shared, scope, frame, step, &result).await;
+            StepOutcome::Finished(result)
+        }
+        other => other,
+    }
+}
+
+async fn run_work(
+    shared: &Arc<Shared>,
+    scope: &str,
+    key: &StepKey,
+    step: &PlannedStep,
+    frame: &Frame,
+) -> StepOutcome {
     match &step.work {
-        Work::Action { action, params } => run_action(shared, scope, key, step, action, params, frame).await,
-        Work::ForEach { items, max_parallel, body } => {
-            run_container(shared, key, step, frame, |frame| for_each(shared, scope, key, items, *max_parallel, body, frame)).await
+        Work::Action { action, params } => {
+            run_action(shared, scope, key, step, action, params, frame).await
         }
-        Work::While { condition, max_iterations, body } => {
-            run_container(shared, key, step, frame, |frame| repeat(shared, key, Check::Before(condition), *max_iterations, body, frame)).await
+        Work::ForEach {
+            items,
+            max_parallel,
+            body,
+        } => {
+            run_container(shared, key, step, frame, |frame| {
+                for_each(shared, scope, key, items, *max_parallel, body, frame)
+            })
+            .await
         }
-        Work::Until { condition, max_iterations, body } => {
-            run_container(shared, key, step, frame, |frame| repeat(shared, key, Check::After(condition), *max_iterations, body, frame)).await
+        Work::While {
+            condition,
+            max_iterations,
+            body,
+        } => {
+            run_container(shared, key, step, frame, |frame| {
+                repeat(
+                    shared,
+                    key,
+                    Check::Before(condition),
+                    *max_iterations,
+                    body,
+                    frame,
+                )
+            })
+            .await
+        }
+        Work::Until {
+            condition,
+            max_iterations,
+            body,
+        } => {
+            run_container(shared, key, step, frame, |frame| {
+                repeat(
+                    shared,
+                    key,
+                    Check::After(condition),
+                    *max_iterations,
+                    body,
+                    frame,
+                )
+            })
+            .await
         }
     }
 }
@@ -64,7 +127,11 @@ async fn run_action(
     frame: &Frame,
 ) -> StepOutcome {
     let Some(action) = actions::action(name) else {
-        return StepOutcome::Finished(StepResult::failed(format!("there is no action `{name}`"), 0, 0));
+        return StepOutcome::Finished(StepResult::failed(
+            format!("there is no action `{name}`"),
+            0,
+            0,
+        ));
     };
     let root = shared.template_root(scope, frame, None);
     let rendered = match render_params(shared, &action.spec, params, &root) {
@@ -98,13 +165,29 @@ async fn run_action(
     };
     let first_start = shared.services.clock.now();
     let policy = &step.retry;
-    let env = StepEnv { shared, cancel: &frame.cancel };
+    let env = StepEnv {
+        shared,
+        cancel: &frame.cancel,
+    };
     let mut attempt = 1;
     loop {
-        if shared.commit(vec![RunEvent::StepStarted { step: key.clone(), attempt, inputs: inputs.clone() }]).is_err() {
+        if shared
+            .commit(vec![RunEvent::StepStarted {
+                step: key.clone(),
+                attempt,
+                inputs: inputs.clone(),
+            }])
+            .is_err()
+        {
             return StepOutcome::Finished(cancelled(attempt, 0));
         }
-        let call = Call { step: key, action: name, params: &rendered, env: &env, timeout: step.timeout.as_ref().map(|t| t.to_std()) };
+        let call = Call {
+            step: key,
+            action: name,
+            params: &rendered,
+            env: &env,
+            timeout: step.timeout.as_ref().map(|t| t.to_std()),
+        };
         let outcome = (action.run)(call).await;
         let duration = elapsed_ms(shared, first_start);
         let failure = match outcome {
@@ -118,7 +201,9 @@ async fn run_action(
                     None => StepOutcome::Finished(result),
                 };
             }
-            Err(failure) if failure.cancelled => return StepOutcome::Finished(cancelled(attempt, duration)),
+            Err(failure) if failure.cancelled => {
+                return StepOutcome::Finished(cancelled(attempt, duration));
+            }
             Err(failure) => failure,
         };
         let again = failure.retryable && attempt < policy.attempts;
@@ -133,7 +218,12 @@ async fn run_action(
             return StepOutcome::Finished(cancelled(attempt, duration));
         }
         let Some(delay) = delay else {
-            let mut result = from_output(failure.partial.unwrap_or_default(), StepStatus::Failed, attempt, duration);
+            let mut result = from_output(
+                failure.partial.unwrap_or_default(),
+                StepStatus::Failed,
+                attempt,
+                duration,
+            );
             result.error = Some(describe_failure(&failure.message, attempt));
             return StepOutcome::Finished(result);
         };
@@ -146,14 +236,27 @@ async fn run_action(
 }
 
 fn describe_failure(message: &str, attempts: u32) -> String {
-    if attempts > 1 { format!("{message} (after {attempts} attempts)") } else { message.to_owned() }
+    if attempts > 1 {
+        format!("{message} (after {attempts} attempts)")
+    } else {
+        message.to_owned()
+    }
 }
 
 fn cancelled(attempts: u32, duration_ms: u64) -> StepResult {
-    StepResult { status: StepStatus::Cancelled, error: Some("the run was stopped".to_owned()), ..StepResult::failed("", attempts, duration_ms) }
+    StepResult {
+        status: StepStatus::Cancelled,
+        error: Some("the run was stopped".to_owned()),
+        ..StepResult::failed("", attempts, duration_ms)
+    }
 }
 
-fn from_output(output: ActionOutput, status: StepStatus, attempts: u32, duration_ms: u64) -> StepResult {
+fn from_output(
+    output: ActionOutput,
+    status: StepStatus,
+    attempts: u32,
+    duration_ms: u64,
+) -> StepResult {
     StepResult {
         status,
         output: output.output,
@@ -167,6 +270,7 @@ fn from_output(output: ActionOutput, status: StepStatus, attempts: u32, duration
         skipped: None,
         reused_from: None,
         inputs_hash: None,
+        checks: Vec::new(),
     }
 }
 
@@ -194,7 +298,10 @@ fn render_params(
 /// The cache key of a step: its action and its rendered inputs.
 fn inputs_hash(action: &str, inputs: &Value) -> String {
     let text = json!({ "action": action, "inputs": inputs }).to_string();
-    Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// How a body ended, as its container reports it.
@@ -208,12 +315,25 @@ enum BodyEnd {
 
 /// Runs a `for_each` or loop step: marks it started, runs its body (stopped by its `timeout`),
 /// and turns how the body ended into the step's outcome.
-async fn run_container<'a, F, Fut>(shared: &'a Arc<Shared>, key: &'a StepKey, step: &'a PlannedStep, frame: &'a Frame, body: F) -> StepOutcome
+async fn run_container<'a, F, Fut>(
+    shared: &'a Arc<Shared>,
+    key: &'a StepKey,
+    step: &'a PlannedStep,
+    frame: &'a Frame,
+    body: F,
+) -> StepOutcome
 where
     F: FnOnce(Frame) -> Fut,
     Fut: Future<Output = BodyEnd> + 'a,
 {
-    if shared.commit(vec![RunEvent::StepStarted { step: key.clone(), attempt: 1, inputs: Value::Null }]).is_err() {
+    if shared
+        .commit(vec![RunEvent::StepStarted {
+            step: key.clone(),
+            attempt: 1,
+            inputs: Value::Null,
+        }])
+        .is_err()
+    {
         return StepOutcome::Finished(cancelled(1, 0));
     }
     let started = shared.services.clock.now();
@@ -233,13 +353,26 @@ where
     let timed_out = own.cancel.is_cancelled() && !frame.cancel.is_cancelled();
     let duration = elapsed_ms(shared, started);
     match end {
-        BodyEnd::Output(output) => StepOutcome::Finished(StepResult { duration_ms: duration, ..StepResult::succeeded(output) }),
+        BodyEnd::Output(output) => StepOutcome::Finished(StepResult {
+            duration_ms: duration,
+            ..StepResult::succeeded(output)
+        }),
         BodyEnd::Failed(error) => StepOutcome::Finished(StepResult::failed(error, 1, duration)),
-        BodyEnd::Rejected(reason) => StepOutcome::BodyRejected(StepResult::failed(reason.clone(), 1, duration), reason),
+        BodyEnd::Rejected(reason) => {
+            StepOutcome::BodyRejected(StepResult::failed(reason.clone(), 1, duration), reason)
+        }
         BodyEnd::Paused => StepOutcome::Parked,
         BodyEnd::Cancelled if timed_out => {
-            let limit = step.timeout.as_ref().map(|t| describe_duration(t.to_std())).unwrap_or_default();
-            StepOutcome::Finished(StepResult::failed(format!("timed out after {limit}"), 1, duration))
+            let limit = step
+                .timeout
+                .as_ref()
+                .map(|t| describe_duration(t.to_std()))
+                .unwrap_or_default();
+            StepOutcome::Finished(StepResult::failed(
+                format!("timed out after {limit}"),
+                1,
+                duration,
+            ))
         }
         BodyEnd::Cancelled => StepOutcome::Finished(cancelled(1, duration)),
     }
@@ -247,9 +380,15 @@ where
 
 /// The output of a body: what its last step produced.
 fn body_output(shared: &Shared, scope: &str, body: &Graph) -> Value {
-    let Some(last) = body.steps.last() else { return Value::Null };
-    let Ok(state) = shared.state.lock() else { return Value::Null };
-    state.result(&StepKey::new(scope, &last.id)).map_or(Value::Null, |result| result.output.clone())
+    let Some(last) = body.steps.last() else {
+        return Value::Null;
+    };
+    let Ok(state) = shared.state.lock() else {
+        return Value::Null;
+    };
+    state
+        .result(&StepKey::new(scope, &last.id))
+        .map_or(Value::Null, |result| result.output.clone())
 }
 
 async fn for_each(
@@ -261,27 +400,52 @@ async fn for_each(
     body: &Graph,
     frame: Frame,
 ) -> BodyEnd {
-    let known = shared.state.lock().ok().and_then(|state| state.items.get(key).cloned());
+    let known = shared
+        .state
+        .lock()
+        .ok()
+        .and_then(|state| state.items.get(key).cloned());
     let items = match known {
         Some(items) => items,
         None => {
             let root = shared.template_root(scope, &frame, None);
             let items = match shared.templates.render_value(items, &root) {
                 Ok(Value::Array(items)) => items,
-                Ok(other) => return BodyEnd::Failed(format!("`for_each` needs a list, but it gave {}", describe_value(&other))),
-                Err(error) => return BodyEnd::Failed(format!("the list of `for_each` does not render: {error}")),
+                Ok(other) => {
+                    return BodyEnd::Failed(format!(
+                        "`for_each` needs a list, but it gave {}",
+                        describe_value(&other)
+                    ));
+                }
+                Err(error) => {
+                    return BodyEnd::Failed(format!(
+                        "the list of `for_each` does not render: {error}"
+                    ));
+                }
             };
-            if shared.commit(vec![RunEvent::ItemsResolved { step: key.clone(), items: items.clone() }]).is_err() {
+            if shared
+                .commit(vec![RunEvent::ItemsResolved {
+                    step: key.clone(),
+                    items: items.clone(),
+                }])
+                .is_err()
+            {
                 return BodyEnd::Cancelled;
             }
             items
         }
     };
-    let limit = Arc::new(Semaphore::new(max_parallel.map_or(Semaphore::MAX_PERMITS, |n| usize::try_from(n).unwrap_or(usize::MAX))));
+    let limit = Arc::new(Semaphore::new(
+        max_parallel.map_or(Semaphore::MAX_PERMITS, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }),
+    ));
     let mut bodies = FuturesUnordered::new();
     for (index, item) in items.iter().enumerate() {
         let limit = Arc::clone(&limit);
-        let frame = frame.with("item", context_value(item)).with("index", minijinja::Value::from(index));
+        let frame = frame
+            .with("item", context_value(item))
+            .with("index", minijinja::Value::from(index));
         let item_scope = key.item_scope(index);
         bodies.push(async move {
             let _permit = limit.acquire_owned().await.ok();
@@ -296,7 +460,12 @@ async fn for_each(
     ends.sort_by_key(|(index, _)| *index);
     for (index, end) in &ends {
         match end {
-            ScopeEnd::Failed(error) => return BodyEnd::Failed(format!("item {index} ({}): {error}", short(&items[*index]))),
+            ScopeEnd::Failed(error) => {
+                return BodyEnd::Failed(format!(
+                    "item {index} ({}): {error}",
+                    short(&items[*index])
+                ));
+            }
             ScopeEnd::Rejected(reason) => return BodyEnd::Rejected(reason.clone()),
             _ => {}
         }
@@ -307,7 +476,9 @@ async fn for_each(
     if ends.iter().any(|(_, end)| *end == ScopeEnd::Paused) {
         return BodyEnd::Paused;
     }
-    let outputs = (0..items.len()).map(|index| body_output(shared, &key.item_scope(index), body)).collect();
+    let outputs = (0..items.len())
+        .map(|index| body_output(shared, &key.item_scope(index), body))
+        .collect();
     BodyEnd::Output(Value::Array(outputs))
 }
 
@@ -331,9 +502,17 @@ async fn repeat(
         let (Check::Before(expression) | Check::After(expression)) = check;
         let frame = frame.with("iteration", minijinja::Value::from(pass));
         let root = shared.template_root(pass_scope, &frame, None);
-        shared.templates.is_true(expression, &root).map_err(|error| format!("the loop's condition does not evaluate: {error}"))
+        shared
+            .templates
+            .is_true(expression, &root)
+            .map_err(|error| format!("the loop's condition does not evaluate: {error}"))
     };
-    let mut pass = shared.state.lock().ok().and_then(|state| state.passes.get(key).copied()).unwrap_or(0);
+    let mut pass = shared
+        .state
+        .lock()
+        .ok()
+        .and_then(|state| state.passes.get(key).copied())
+        .unwrap_or(0);
     // A resumed loop finishes the pass it was in before it checks anything.
     let mut resume_pass = pass > 0;
     loop {
@@ -352,7 +531,13 @@ async fn repeat(
                     "the loop ran {max_iterations} passes (`max_iterations: {max_iterations}`) and its condition still asks for more"
                 ));
             }
-            if shared.commit(vec![RunEvent::PassStarted { step: key.clone(), pass: next }]).is_err() {
+            if shared
+                .commit(vec![RunEvent::PassStarted {
+                    step: key.clone(),
+                    pass: next,
+                }])
+                .is_err()
+            {
                 return BodyEnd::Cancelled;
             }
             pass = next;
@@ -397,6 +582,9 @@ fn short(value: &Value) -> String {
         Value::String(text) => text.clone(),
         other => other.to_string(),
     };
-    if text.chars().count() > 40 { format!("{}…", text.chars().take(40).collect::<String>()) } else { text }
+    if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text
+    }
 }
-

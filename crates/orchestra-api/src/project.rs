@@ -1,0 +1,451 @@
+//! A project: a folder of pipelines with its run store.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use orchestra_engine::event::StepKey;
+use orchestra_engine::run::{RunOptions, RunOutcome, RunRequest, RunState};
+use orchestra_engine::services::Services;
+use orchestra_engine::{CATALOG, PipelineResult, Plan, RunEvent, RunStatus, StepStatus, compile};
+use orchestra_pipeline::{Checked, Library, Report, Source, check, check_file};
+use orchestra_store::{RunRow, Store, StoreError, Subscriber};
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+/// Something an API call could not do, as a sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The pipeline file cannot be read.
+    #[error("cannot read `{path}`: {reason}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The pipeline has errors; the report lists them.
+    #[error("`{}` has errors, so it cannot run", .0.source.name())]
+    Invalid(Box<Report>),
+    /// The run store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The run could not start or go on.
+    #[error(transparent)]
+    Run(#[from] orchestra_engine::run::RunError),
+    /// The request does not fit the run's state.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// How to start a run.
+#[derive(Clone, Debug, Default)]
+pub struct StartOptions {
+    /// The inputs, by name (text is converted to each input's type).
+    pub inputs: Map<String, Value>,
+    /// Re-run from this step, reusing the results of the steps before it from `reuse`.
+    pub from: Option<String>,
+    /// The earlier run whose results `from` reuses.
+    pub reuse: Option<String>,
+    /// Cancelling this stops the run.
+    pub cancel: CancellationToken,
+}
+
+/// A run that ended or paused.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finished {
+    /// The run's id.
+    pub run_id: String,
+    /// How it ended.
+    pub outcome: RunOutcome,
+}
+
+/// A folder of pipelines and its run store.
+pub struct Project {
+    root: PathBuf,
+    store: Arc<Store>,
+    global_dir: Option<PathBuf>,
+}
+
+/// Files or folders that mark the root of a project.
+const MARKERS: &[&str] = &["orchestra.yaml", ".orchestra", ".git"];
+
+impl Project {
+    /// The project at `root`, with its store at `root/.orchestra/runs.db`.
+    pub fn open(root: &Path, global_dir: Option<PathBuf>) -> Result<Self, ApiError> {
+        let store = Store::open(&root.join(".orchestra").join("runs.db"))?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            store: Arc::new(store),
+            global_dir,
+        })
+    }
+
+    /// The project that holds `path` (a folder or a file): the nearest enclosing folder with
+    /// `orchestra.yaml`, `.orchestra/` or `.git`, else the folder itself.
+    pub fn discover(path: &Path, global_dir: Option<PathBuf>) -> Result<Self, ApiError> {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let start = if absolute.is_file() {
+            absolute.parent().map(Path::to_path_buf).unwrap_or_default()
+        } else {
+            absolute
+        };
+        let root = start
+            .ancestors()
+            .find(|dir| MARKERS.iter().any(|marker| dir.join(marker).exists()))
+            .map_or_else(|| start.clone(), Path::to_path_buf);
+        Self::open(&root, global_dir)
+    }
+
+    /// The project's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The run store.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Calls `subscriber` with every event committed from now on (progress for a shell).
+    pub fn subscribe(&self, subscriber: Subscriber) {
+        self.store.subscribe(subscriber);
+    }
+
+    fn services(&self) -> Services {
+        Services::new(Arc::clone(&self.store) as Arc<dyn orchestra_engine::services::RunSink>)
+    }
+
+    /// Loads and validates a pipeline file.
+    pub fn check(&self, file: &Path) -> Result<Checked, ApiError> {
+        check_file(file, &CATALOG, self.global_dir.clone()).map_err(|error| ApiError::Unreadable {
+            path: file.to_path_buf(),
+            reason: describe_io(&error),
+        })
+    }
+
+    /// Validates and compiles a pipeline, refusing one with errors.
+    fn plan(
+        &self,
+        checked: Checked,
+    ) -> Result<(Plan, orchestra_pipeline::Pipeline, String), ApiError> {
+        let Some(pipeline) = checked.valid().cloned() else {
+            return Err(ApiError::Invalid(Box::new(checked.report)));
+        };
+        let plan =
+            compile(&pipeline, &CATALOG).map_err(|error| ApiError::Refused(error.to_string()))?;
+        Ok((plan, pipeline, checked.report.source.text().to_owned()))
+    }
+
+    /// Where a run works: the pipeline's `workspace.root` (relative to its file), or a folder of
+    /// the run's own under `.orchestra/runs/`.
+    fn workspace(
+        &self,
+        file: &Path,
+        pipeline: &orchestra_pipeline::Pipeline,
+        run_id: &str,
+    ) -> PathBuf {
+        let folder = file
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        match &pipeline.workspace.root {
+            Some(root) => folder.join(root),
+            None => self.root.join(".orchestra").join("runs").join(run_id),
+        }
+    }
+
+    /// Starts a run of a pipeline file and drives it until it ends or pauses for an approval.
+    pub async fn start(&self, file: &Path, options: StartOptions) -> Result<Finished, ApiError> {
+        let checked = self.check(file)?;
+        let (plan, pipeline, snapshot) = self.plan(checked)?;
+        let reuse = match (&options.from, &options.reuse) {
+            (Some(from), Some(reuse)) => self.reusable(&plan, from, reuse)?,
+            (None, None) => Vec::new(),
+            _ => return Err(ApiError::Refused("`--from` and `--reuse` go together: re-run from a step, reusing an earlier run's results".to_owned())),
+        };
+        let run_id = uuid::Uuid::now_v7().to_string();
+        let request = RunRequest {
+            workspace: self.workspace(file, &pipeline, &run_id),
+            run_id: run_id.clone(),
+            plan,
+            snapshot,
+            pipeline_file: file.to_path_buf(),
+            inputs: options.inputs,
+            history: Vec::new(),
+            reuse,
+            parent: None,
+            global_dir: self.global_dir.clone(),
+        };
+        let run_options = RunOptions {
+            cancel: options.cancel,
+            ..RunOptions::default()
+        };
+        let outcome = orchestra_engine::run::run(request, self.services(), run_options).await?;
+        Ok(Finished { run_id, outcome })
+    }
+
+    /// The results of an earlier run that a re-run from `from` reuses: every step that is not
+    /// `from` and does not come after it.
+    fn reusable(
+        &self,
+        plan: &Plan,
+        from: &str,
+        reuse: &str,
+    ) -> Result<Vec<(StepKey, orchestra_engine::StepResult)>, ApiError> {
+        if !plan.graph.steps.iter().any(|step| step.id == from) {
+            return Err(ApiError::Refused(format!(
+                "the pipeline has no top-level step `{from}` to re-run from"
+            )));
+        }
+        let earlier = self.store.run(reuse)?;
+        if earlier.pipeline != plan.pipeline {
+            return Err(ApiError::Refused(format!(
+                "run `{}` ran the pipeline `{}`, not `{}`; its results cannot be reused",
+                earlier.id, earlier.pipeline, plan.pipeline
+            )));
+        }
+        let after = downstream(plan, from);
+        let rows = self.store.steps(&earlier.id)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                let result = row.result?;
+                let top = row.step.split(['/', '[', '#']).next().unwrap_or_default();
+                (result.status == StepStatus::Succeeded && !after.iter().any(|id| id == top)).then(
+                    || {
+                        let reused = orchestra_engine::StepResult {
+                            reused_from: Some(format!("{}/{}", earlier.id, row.step)),
+                            attempts: 0,
+                            ..result
+                        };
+                        (StepKey::new("", &row.step), reused)
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Resumes an interrupted, failed, cancelled or paused run: finished steps keep their
+    /// results, the rest start over. The pipeline is the snapshot the run started with.
+    pub async fn resume(&self, run: &str, cancel: CancellationToken) -> Result<Finished, ApiError> {
+        let row = self.store.run(run)?;
+        self.may_take_over(&row)?;
+        let history: Vec<RunEvent> = self
+            .store
+            .events(&row.id)?
+            .into_iter()
+            .map(|record| record.event)
+            .collect();
+        let checked = check(
+            Source::new(row.file.clone(), row.snapshot.clone()),
+            &orchestra_pipeline::Context {
+                catalog: &CATALOG,
+                library: Some(&Library::for_pipeline(
+                    Path::new(&row.file),
+                    self.global_dir.clone(),
+                )),
+            },
+        );
+        let (plan, _, snapshot) = self.plan(checked).map_err(|error| match error {
+            ApiError::Invalid(report) => ApiError::Refused(format!(
+                "the pipeline this run started with no longer validates ({} errors; first: {}), so it cannot resume",
+                report.diagnostics.iter().filter(|d| d.is_error()).count(),
+                report.diagnostics.first().map(|d| d.message.clone()).unwrap_or_default()
+            )),
+            other => other,
+        })?;
+        let request = RunRequest {
+            run_id: row.id.clone(),
+            plan,
+            snapshot,
+            pipeline_file: PathBuf::from(&row.file),
+            workspace: PathBuf::from(&row.workspace),
+            inputs: Map::new(),
+            history,
+            reuse: Vec::new(),
+            parent: None,
+            global_dir: self.global_dir.clone(),
+        };
+        let outcome = orchestra_engine::run::run(
+            request,
+            self.services(),
+            RunOptions {
+                cancel,
+                ..RunOptions::default()
+            },
+        )
+        .await?;
+        Ok(Finished {
+            run_id: row.id,
+            outcome,
+        })
+    }
+
+    /// A run may be taken over unless a live process owns it or it already ended well.
+    fn may_take_over(&self, row: &RunRow) -> Result<(), ApiError> {
+        if self.store.owned_elsewhere(row) {
+            return Err(ApiError::Refused(format!(
+                "run `{}` is still running in process {} on {}; use it there, or cancel it",
+                row.id,
+                row.owner_pid.unwrap_or_default(),
+                row.owner_host.clone().unwrap_or_default()
+            )));
+        }
+        if matches!(row.status, RunStatus::Succeeded | RunStatus::Rejected) {
+            return Err(ApiError::Refused(format!(
+                "run `{}` has already {}; there is nothing to resume",
+                row.id,
+                row.status.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Answers an approval of a paused run, then resumes it: only the branch the answer
+    /// chooses goes on.
+    pub async fn approve(
+        &self,
+        run: &str,
+        step: &str,
+        approved: bool,
+        comment: Option<String>,
+        cancel: CancellationToken,
+    ) -> Result<Finished, ApiError> {
+        let row = self.store.run(run)?;
+        self.may_take_over(&row)?;
+        let history: Vec<RunEvent> = self
+            .store
+            .events(&row.id)?
+            .into_iter()
+            .map(|record| record.event)
+            .collect();
+        let state = RunState::fold(&history).map_err(orchestra_engine::run::RunError::from)?;
+        let waiting: Vec<&StepKey> = state.waiting.keys().collect();
+        let key = waiting
+            .iter()
+            .find(|key| key.as_str() == step || key.id() == step)
+            .map(|key| (*key).clone())
+            .ok_or_else(|| {
+                let names: Vec<String> = waiting.iter().map(|key| format!("`{key}`")).collect();
+                ApiError::Refused(if names.is_empty() {
+                    format!("run `{}` waits for no approval", row.id)
+                } else {
+                    format!(
+                        "run `{}` does not wait for `{step}`; it waits for {}",
+                        row.id,
+                        names.join(", ")
+                    )
+                })
+            })?;
+        let by = std::env::var("USER").ok().filter(|user| !user.is_empty());
+        self.store.append(
+            &row.id,
+            &[(
+                jiff::Timestamp::now(),
+                RunEvent::ApprovalAnswered {
+                    step: key,
+                    approved,
+                    comment,
+                    by,
+                },
+            )],
+        )?;
+        self.resume(&row.id, cancel).await
+    }
+
+    /// Stops a run: asks the process that runs it, or, for a run nobody runs (paused or
+    /// interrupted), marks it cancelled. Returns what happened, as a sentence.
+    pub fn cancel(&self, run: &str) -> Result<String, ApiError> {
+        let row = self.store.run(run)?;
+        if row.status.is_finished() && row.status != RunStatus::Interrupted {
+            return Err(ApiError::Refused(format!(
+                "run `{}` has already {}",
+                row.id,
+                row.status.as_str()
+            )));
+        }
+        if self.store.owned_elsewhere(&row) {
+            self.store.request_cancel(&row.id)?;
+            return Ok(format!(
+                "asked process {} to stop run `{}`",
+                row.owner_pid.unwrap_or_default(),
+                row.id
+            ));
+        }
+        let now = jiff::Timestamp::now();
+        self.store.append(
+            &row.id,
+            &[
+                (now, RunEvent::CancelRequested),
+                (
+                    now,
+                    RunEvent::RunFinished {
+                        status: RunStatus::Cancelled,
+                        outputs: Map::new(),
+                        error: Some("the run was cancelled".to_owned()),
+                    },
+                ),
+            ],
+        )?;
+        Ok(format!("run `{}` is cancelled", row.id))
+    }
+
+    /// The runs, newest first.
+    pub fn runs(&self, limit: usize) -> Result<Vec<RunRow>, ApiError> {
+        Ok(self.store.runs(limit)?)
+    }
+
+    /// Everything a run produced, from its log; its steps are named from the pipeline snapshot
+    /// it ran.
+    pub fn result(&self, run: &str) -> Result<PipelineResult, ApiError> {
+        let row = self.store.run(run)?;
+        let records = self.store.events(&row.id)?;
+        let library = Library::for_pipeline(Path::new(&row.file), self.global_dir.clone());
+        let checked = check(
+            Source::new(row.file.clone(), row.snapshot.clone()),
+            &orchestra_pipeline::Context {
+                catalog: &CATALOG,
+                library: Some(&library),
+            },
+        );
+        let plan = checked
+            .valid()
+            .and_then(|pipeline| compile(pipeline, &CATALOG).ok());
+        Ok(PipelineResult::from_log(
+            &row.id,
+            &records,
+            plan.as_ref(),
+            Some(row.status),
+        ))
+    }
+}
+
+/// The top-level steps at or after `from`, along the plan's edges that are not loops.
+fn downstream(plan: &Plan, from: &str) -> Vec<String> {
+    let mut found = vec![from.to_owned()];
+    let mut at = 0;
+    while at < found.len() {
+        let current = found[at].clone();
+        for edge in plan
+            .graph
+            .edges
+            .iter()
+            .filter(|edge| !edge.back && edge.from == current)
+        {
+            if !found.contains(&edge.to) {
+                found.push(edge.to.clone());
+            }
+        }
+        at += 1;
+    }
+    found
+}
+
+fn describe_io(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::IsADirectory => "it is a folder, not a file".to_owned(),
+        _ => error.to_string(),
+    }
+}

@@ -1,0 +1,301 @@
+//! `orchestra run`, `resume` and `approve`: drive a run and show how it went.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use orchestra_api::{
+    ApiError, Finished, PipelineResult, Project, RunStatus, StartOptions, human_duration,
+};
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::Outcome;
+use crate::progress::{Progress, sanitize};
+use crate::render;
+
+/// What `run` was asked.
+pub struct RunArgs<'a> {
+    pub file: &'a Path,
+    pub inputs: &'a [String],
+    pub from: Option<String>,
+    pub reuse: Option<String>,
+    pub json: bool,
+    pub verbose: bool,
+}
+
+pub fn run(args: &RunArgs<'_>, global_dir: Option<&Path>) -> Outcome {
+    let inputs = match parse_inputs(args.inputs) {
+        Ok(inputs) => inputs,
+        Err(message) => {
+            anstream::eprintln!("error: {message}");
+            return Outcome::Unusable;
+        }
+    };
+    let project = match Project::discover(args.file, global_dir.map(Path::to_path_buf)) {
+        Ok(project) => project,
+        Err(error) => return report_error(&error),
+    };
+    let total = project
+        .check(args.file)
+        .ok()
+        .and_then(|checked| checked.pipeline.map(|pipeline| pipeline.steps.len()))
+        .unwrap_or(0);
+    drive(&project, total, args.json, args.verbose, |cancel| {
+        let options = StartOptions {
+            inputs,
+            from: args.from.clone(),
+            reuse: args.reuse.clone(),
+            cancel,
+        };
+        Box::pin(project.start(args.file, options))
+    })
+}
+
+pub fn resume(run_id: &str, json: bool, verbose: bool, global_dir: Option<&Path>) -> Outcome {
+    let project = match current_project(global_dir) {
+        Ok(project) => project,
+        Err(error) => return report_error(&error),
+    };
+    let total = project
+        .result(run_id)
+        .map(|result| {
+            result
+                .steps
+                .iter()
+                .filter(|step| !step.key.contains('/'))
+                .count()
+        })
+        .unwrap_or(0);
+    drive(&project, total, json, verbose, |cancel| {
+        Box::pin(project.resume(run_id, cancel))
+    })
+}
+
+pub fn approve(
+    run_id: &str,
+    step: &str,
+    approved: bool,
+    comment: Option<String>,
+    json: bool,
+    global_dir: Option<&Path>,
+) -> Outcome {
+    let project = match current_project(global_dir) {
+        Ok(project) => project,
+        Err(error) => return report_error(&error),
+    };
+    let total = project
+        .result(run_id)
+        .map(|result| {
+            result
+                .steps
+                .iter()
+                .filter(|step| !step.key.contains('/'))
+                .count()
+        })
+        .unwrap_or(0);
+    drive(&project, total, json, false, |cancel| {
+        Box::pin(project.approve(run_id, step, approved, comment.clone(), cancel))
+    })
+}
+
+/// The project of the current folder.
+pub fn current_project(global_dir: Option<&Path>) -> Result<Project, ApiError> {
+    let here = std::env::current_dir().unwrap_or_default();
+    Project::discover(&here, global_dir.map(Path::to_path_buf))
+}
+
+type Drive<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Finished, ApiError>> + 'a>>;
+
+/// Runs `start` with progress shown and Ctrl-C cancelling, then prints how the run went.
+fn drive<'a>(
+    project: &'a Project,
+    total: usize,
+    json: bool,
+    verbose: bool,
+    start: impl FnOnce(CancellationToken) -> Drive<'a>,
+) -> Outcome {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            anstream::eprintln!("error: cannot start the runtime: {error}");
+            return Outcome::Unusable;
+        }
+    };
+    let progress = Progress::new(total, verbose);
+    let printer = Arc::clone(&progress);
+    project.subscribe(Arc::new(move |_, record| printer.event(record)));
+    let cancel = CancellationToken::new();
+    let finished = runtime.block_on(async {
+        let on_interrupt = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                anstream::eprintln!(
+                    "stopping: the running steps are being stopped; what finished is kept"
+                );
+                on_interrupt.cancel();
+            }
+        });
+        start(cancel).await
+    });
+    progress.finish();
+    match finished {
+        Ok(finished) => summary(project, &finished, json),
+        Err(error) => report_error(&error),
+    }
+}
+
+/// Prints the run's summary (or its result as JSON) and maps its status to the exit code.
+fn summary(project: &Project, finished: &Finished, json: bool) -> Outcome {
+    let result = project.result(&finished.run_id);
+    if json {
+        return match &result {
+            Ok(result) => match super::print_json(result) {
+                Outcome::Clean => outcome(finished.outcome.status),
+                failed => failed,
+            },
+            Err(error) => report_error(error),
+        };
+    }
+    if let Ok(result) = &result {
+        print_result(result);
+    }
+    let status = finished.outcome.status;
+    let took = result
+        .as_ref()
+        .map(|result| human_duration(result.duration_ms))
+        .unwrap_or_default();
+    let line = match status {
+        RunStatus::Waiting => format!(
+            "run {} paused: it waits for approval; answer with `orchestra approve {} STEP` (or `--reject`)",
+            finished.run_id, finished.run_id
+        ),
+        RunStatus::Cancelled | RunStatus::Failed | RunStatus::Interrupted => format!(
+            "run {} {} after {took}; `orchestra resume {}` continues it",
+            finished.run_id,
+            status.as_str(),
+            finished.run_id
+        ),
+        _ => format!("run {} {} in {took}", finished.run_id, status.as_str()),
+    };
+    if let Some(error) = &finished.outcome.error {
+        anstream::println!("error: {}", sanitize(error));
+    }
+    anstream::println!("{line}");
+    outcome(status)
+}
+
+/// The steps, outputs and files of a run, for people.
+pub fn print_result(result: &PipelineResult) {
+    let width = result
+        .steps
+        .iter()
+        .map(|step| step.key.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    anstream::println!("\n{:width$}  {:10}  {:>8}  note", "step", "status", "time");
+    for step in &result.steps {
+        let note = step
+            .error
+            .as_deref()
+            .map(sanitize)
+            .or_else(|| {
+                step.skipped
+                    .map(|reason| format!("{reason:?}").to_lowercase())
+            })
+            .or_else(|| {
+                step.reused_from
+                    .as_ref()
+                    .map(|from| format!("reused from {from}"))
+            })
+            .unwrap_or_default();
+        let note = note.lines().next().unwrap_or_default().to_owned();
+        anstream::println!(
+            "{:width$}  {:10}  {:>8}  {note}",
+            step.key,
+            step.status.as_str(),
+            human_duration(step.duration_ms)
+        );
+    }
+    if !result.outputs.is_empty() {
+        anstream::println!("\noutputs");
+        for (name, value) in &result.outputs {
+            let text = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            let mut lines = text.lines();
+            anstream::println!("  {name}: {}", sanitize(lines.next().unwrap_or_default()));
+            for line in lines {
+                anstream::println!("    {}", sanitize(line));
+            }
+        }
+    }
+    if !result.artifacts.is_empty() {
+        anstream::println!("\nfiles (in {})", result.workspace);
+        for artifact in &result.artifacts {
+            anstream::println!(
+                "  {} ({} bytes, from {})",
+                artifact.path,
+                artifact.size,
+                artifact.step
+            );
+        }
+    }
+    anstream::println!();
+}
+
+/// The exit code of a run's status: 0 succeeded, 1 failed (or cancelled, rejected), 3 paused.
+pub fn outcome(status: RunStatus) -> Outcome {
+    match status {
+        RunStatus::Succeeded => Outcome::Clean,
+        RunStatus::Waiting => Outcome::Paused,
+        _ => Outcome::Problems,
+    }
+}
+
+/// Prints an API error the way the command line shows errors: an invalid pipeline with its
+/// diagnostics (exit 2), anything else as a sentence.
+pub fn report_error(error: &ApiError) -> Outcome {
+    match error {
+        ApiError::Invalid(report) => {
+            for diagnostic in &report.diagnostics {
+                anstream::println!("{}\n", render::diagnostic(&report.source, diagnostic));
+            }
+            anstream::eprintln!("error: {error}");
+            Outcome::Unusable
+        }
+        ApiError::Unreadable { .. } => {
+            anstream::eprintln!("error: {error}");
+            Outcome::Unusable
+        }
+        ApiError::Run(orchestra_engine::run::RunError::Inputs(_)) => {
+            anstream::eprintln!("error: {error}");
+            Outcome::Unusable
+        }
+        _ => {
+            anstream::eprintln!("error: {}", sanitize(&error.to_string()));
+            Outcome::Problems
+        }
+    }
+}
+
+/// `--input name=value` pairs. The value is text; the engine converts it to the input's type.
+fn parse_inputs(pairs: &[String]) -> Result<Map<String, Value>, String> {
+    let mut inputs = Map::new();
+    for pair in pairs {
+        let Some((name, value)) = pair.split_once('=') else {
+            return Err(format!("`--input {pair}` should be `--input name=value`"));
+        };
+        if inputs
+            .insert(name.trim().to_owned(), Value::String(value.to_owned()))
+            .is_some()
+        {
+            return Err(format!("the input `{}` is given twice", name.trim()));
+        }
+    }
+    Ok(inputs)
+}

@@ -1,0 +1,123 @@
+//! `orchestra show RUN`: what a run produced, its log, outputs, quality report, or a full report.
+
+use std::path::Path;
+
+use orchestra_api::{PipelineResult, log_markdown, report_html, report_markdown};
+use serde_json::json;
+
+use super::run::{current_project, print_result, report_error};
+use crate::Outcome;
+use crate::progress::sanitize;
+
+/// What `show` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Summary,
+    Log,
+    Outputs,
+    Qc,
+    Markdown,
+    Html,
+}
+
+pub fn run(run_id: &str, view: View, json: bool, global_dir: Option<&Path>) -> Outcome {
+    let project = match current_project(global_dir) {
+        Ok(project) => project,
+        Err(error) => return report_error(&error),
+    };
+    let result = match project.result(run_id) {
+        Ok(result) => result,
+        Err(error) => return report_error(&error),
+    };
+    match (view, json) {
+        (View::Summary | View::Markdown | View::Html, true) => {
+            let qc = result.qc();
+            super::print_json(&json!({ "result": result, "qc": qc }))
+        }
+        (View::Log, true) => super::print_json(&result.log),
+        (View::Outputs, true) => super::print_json(&result.outputs),
+        (View::Qc, true) => super::print_json(&result.qc()),
+        (View::Summary, false) => {
+            summary(&result);
+            Outcome::Clean
+        }
+        (View::Log, false) => {
+            anstream::print!("{}", sanitize_block(&log_markdown(&result)));
+            Outcome::Clean
+        }
+        (View::Outputs, false) => {
+            for (name, value) in &result.outputs {
+                let text = match value {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
+                };
+                anstream::println!("{name}:\n{}\n", sanitize_block(&text));
+            }
+            Outcome::Clean
+        }
+        (View::Qc, false) => {
+            qc(&result);
+            Outcome::Clean
+        }
+        (View::Markdown, false) => {
+            anstream::print!("{}", report_markdown(&result, &result.qc()));
+            Outcome::Clean
+        }
+        (View::Html, false) => {
+            anstream::print!("{}", report_html(&result, &result.qc()));
+            Outcome::Clean
+        }
+    }
+}
+
+fn summary(result: &PipelineResult) {
+    anstream::println!(
+        "run {} of {} ({})",
+        result.run_id,
+        result.pipeline,
+        result.file
+    );
+    anstream::println!("status: {}", result.status.as_str());
+    if let Some(error) = &result.error {
+        anstream::println!("error: {}", sanitize(error));
+    }
+    print_result(result);
+}
+
+fn qc(result: &PipelineResult) {
+    let report = result.qc();
+    let ready = if report.production_ready {
+        "production ready"
+    } else {
+        "not production ready"
+    };
+    anstream::println!(
+        "quality of run {}: {}/100, {ready} ({} checks)",
+        result.run_id,
+        report.score,
+        report.checks
+    );
+    if report.issues.is_empty() {
+        anstream::println!("no issues found");
+    }
+    for issue in &report.issues {
+        let place = match (&issue.file, issue.line) {
+            (Some(file), Some(line)) => format!(" [{file}:{line}]"),
+            (Some(file), None) => format!(" [{file}]"),
+            (None, Some(line)) => format!(" [line {line}]"),
+            (None, None) => String::new(),
+        };
+        anstream::println!(
+            "  {:8} {}{place}",
+            issue.severity.as_str(),
+            sanitize(&issue.message)
+        );
+    }
+    for advice in &report.recommendations {
+        anstream::println!("  → {advice}");
+    }
+}
+
+fn sanitize_block(text: &str) -> String {
+    text.lines().map(sanitize).collect::<Vec<_>>().join("\n") + "\n"
+}

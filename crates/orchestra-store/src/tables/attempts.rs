@@ -1,0 +1,99 @@
+//! `attempts`: each attempt of each step, with its rendered inputs (the exact command or prompt).
+
+use orchestra_engine::StepKey;
+use rusqlite::{Connection, Row, params};
+use serde_json::Value;
+
+pub(crate) const CREATE: &str = "
+CREATE TABLE attempts (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    step TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    inputs TEXT NOT NULL,
+    error TEXT,
+    PRIMARY KEY (run_id, step, attempt)
+) STRICT, WITHOUT ROWID;
+";
+
+/// One attempt of a step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttemptRow {
+    /// The step's key.
+    pub step: String,
+    /// The attempt, from 1.
+    pub attempt: u32,
+    /// When it started.
+    pub started_at: String,
+    /// When it ended.
+    pub finished_at: Option<String>,
+    /// Its rendered inputs.
+    pub inputs: Value,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+pub(crate) fn started(
+    connection: &Connection,
+    run: &str,
+    step: &StepKey,
+    attempt: u32,
+    at: &str,
+    inputs: &Value,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "INSERT OR REPLACE INTO attempts (run_id, step, attempt, started_at, inputs) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![run, step.as_str(), attempt, at, inputs.to_string()],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn failed(
+    connection: &Connection,
+    run: &str,
+    step: &StepKey,
+    attempt: u32,
+    at: &str,
+    error: &str,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE attempts SET finished_at = ?4, error = ?5 WHERE run_id = ?1 AND step = ?2 AND attempt = ?3",
+        params![run, step.as_str(), attempt, at, error],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn finished(
+    connection: &Connection,
+    run: &str,
+    step: &StepKey,
+    at: &str,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE attempts SET finished_at = COALESCE(finished_at, ?3)
+         WHERE run_id = ?1 AND step = ?2 AND attempt = (SELECT MAX(attempt) FROM attempts WHERE run_id = ?1 AND step = ?2)",
+        params![run, step.as_str(), at],
+    )?;
+    Ok(())
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
+    let inputs: String = row.get(4)?;
+    Ok(AttemptRow {
+        step: row.get(0)?,
+        attempt: row.get(1)?,
+        started_at: row.get(2)?,
+        finished_at: row.get(3)?,
+        inputs: serde_json::from_str(&inputs).unwrap_or(Value::Null),
+        error: row.get(5)?,
+    })
+}
+
+pub(crate) fn all(connection: &Connection, run: &str) -> rusqlite::Result<Vec<AttemptRow>> {
+    let mut statement = connection.prepare(
+        "SELECT step, attempt, started_at, finished_at, inputs, error FROM attempts WHERE run_id = ?1 ORDER BY started_at, step, attempt",
+    )?;
+    let rows = statement.query_map(params![run], from_row)?.collect();
+    rows
+}

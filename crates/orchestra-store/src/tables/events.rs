@@ -1,0 +1,87 @@
+//! `events`: every event of every run, in order. The source of truth: a run resumes from it.
+
+use orchestra_engine::{Record, RunEvent};
+use rusqlite::{Connection, params};
+
+pub(crate) const CREATE: &str = "
+CREATE TABLE events (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    step TEXT,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) STRICT, WITHOUT ROWID;
+";
+
+/// The number of the run's last event, 0 for none.
+pub(crate) fn last_seq(connection: &Connection, run: &str) -> rusqlite::Result<u64> {
+    let last: Option<i64> = connection.query_row(
+        "SELECT MAX(seq) FROM events WHERE run_id = ?1",
+        params![run],
+        |row| row.get(0),
+    )?;
+    Ok(u64::try_from(last.unwrap_or(0)).unwrap_or(0))
+}
+
+pub(crate) fn insert(
+    connection: &Connection,
+    run: &str,
+    seq: u64,
+    at: &str,
+    event: &RunEvent,
+    body: &str,
+) -> rusqlite::Result<()> {
+    let kind = serde_json::to_value(event)
+        .ok()
+        .and_then(|value| {
+            value
+                .get("type")
+                .and_then(|kind| kind.as_str().map(str::to_owned))
+        })
+        .unwrap_or_default();
+    connection.execute(
+        "INSERT INTO events (run_id, seq, at, kind, step, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            run,
+            i64::try_from(seq).unwrap_or(i64::MAX),
+            at,
+            kind,
+            event.step().map(|step| step.as_str()),
+            body
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every event of a run, in order. An event this version cannot read (the log of a newer
+/// Orchestra) is an error, not skipped: a resumed run must see its whole history.
+pub(crate) fn all(
+    connection: &Connection,
+    run: &str,
+) -> rusqlite::Result<Vec<Result<Record, String>>> {
+    let mut statement =
+        connection.prepare("SELECT seq, at, body FROM events WHERE run_id = ?1 ORDER BY seq")?;
+    let rows = statement.query_map(params![run], |row| {
+        let seq: i64 = row.get(0)?;
+        let at: String = row.get(1)?;
+        let body: String = row.get(2)?;
+        Ok((seq, at, body))
+    })?;
+    let mut records = Vec::new();
+    for row in rows {
+        let (seq, at, body) = row?;
+        let record = match (serde_json::from_str::<RunEvent>(&body), at.parse()) {
+            (Ok(event), Ok(at)) => Ok(Record {
+                seq: u64::try_from(seq).unwrap_or(0),
+                at,
+                event,
+            }),
+            (Err(error), _) => Err(format!("event {seq} cannot be read: {error}")),
+            (_, Err(error)) => Err(format!("event {seq} has a bad time: {error}")),
+        };
+        records.push(record);
+    }
+    Ok(records)
+}
