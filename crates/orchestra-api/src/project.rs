@@ -123,17 +123,18 @@ impl Project {
         })
     }
 
-    /// Validates and compiles a pipeline, refusing one with errors.
-    fn plan(
-        &self,
-        checked: Checked,
-    ) -> Result<(Plan, orchestra_pipeline::Pipeline, String), ApiError> {
-        let Some(pipeline) = checked.valid().cloned() else {
-            return Err(ApiError::Invalid(Box::new(checked.report)));
-        };
-        let plan =
-            compile(&pipeline, &CATALOG).map_err(|error| ApiError::Refused(error.to_string()))?;
-        Ok((plan, pipeline, checked.report.source.text().to_owned()))
+    /// Validates the pipeline snapshot a run started with, against today's library.
+    fn check_snapshot(&self, row: &RunRow) -> Checked {
+        check(
+            Source::new(row.file.clone(), row.snapshot.clone()),
+            &orchestra_pipeline::Context {
+                catalog: &CATALOG,
+                library: Some(&Library::for_pipeline(
+                    Path::new(&row.file),
+                    self.global_dir.clone(),
+                )),
+            },
+        )
     }
 
     /// Where a run works: the pipeline's `workspace.root` (relative to its file), or a folder of
@@ -157,7 +158,7 @@ impl Project {
     /// Starts a run of a pipeline file and drives it until it ends or pauses for an approval.
     pub async fn start(&self, file: &Path, options: StartOptions) -> Result<Finished, ApiError> {
         let checked = self.check(file)?;
-        let (plan, pipeline, snapshot) = self.plan(checked)?;
+        let (plan, pipeline, snapshot) = plan(checked)?;
         let reuse = match (&options.from, &options.reuse) {
             (Some(from), Some(reuse)) => self.reusable(&plan, from, reuse)?,
             (None, None) => Vec::new(),
@@ -236,17 +237,7 @@ impl Project {
             .into_iter()
             .map(|record| record.event)
             .collect();
-        let checked = check(
-            Source::new(row.file.clone(), row.snapshot.clone()),
-            &orchestra_pipeline::Context {
-                catalog: &CATALOG,
-                library: Some(&Library::for_pipeline(
-                    Path::new(&row.file),
-                    self.global_dir.clone(),
-                )),
-            },
-        );
-        let (plan, _, snapshot) = self.plan(checked).map_err(|error| match error {
+        let (plan, _, snapshot) = plan(self.check_snapshot(&row)).map_err(|error| match error {
             ApiError::Invalid(report) => ApiError::Refused(format!(
                 "the pipeline this run started with no longer validates ({} errors; first: {}), so it cannot resume",
                 report.diagnostics.iter().filter(|d| d.is_error()).count(),
@@ -400,15 +391,8 @@ impl Project {
     pub fn result(&self, run: &str) -> Result<PipelineResult, ApiError> {
         let row = self.store.run(run)?;
         let records = self.store.events(&row.id)?;
-        let library = Library::for_pipeline(Path::new(&row.file), self.global_dir.clone());
-        let checked = check(
-            Source::new(row.file.clone(), row.snapshot.clone()),
-            &orchestra_pipeline::Context {
-                catalog: &CATALOG,
-                library: Some(&library),
-            },
-        );
-        let plan = checked
+        let plan = self
+            .check_snapshot(&row)
             .valid()
             .and_then(|pipeline| compile(pipeline, &CATALOG).ok());
         Ok(PipelineResult::from_log(
@@ -418,6 +402,16 @@ impl Project {
             Some(row.status),
         ))
     }
+}
+
+/// Validates and compiles a pipeline, refusing one with errors.
+fn plan(checked: Checked) -> Result<(Plan, orchestra_pipeline::Pipeline, String), ApiError> {
+    let Some(pipeline) = checked.valid().cloned() else {
+        return Err(ApiError::Invalid(Box::new(checked.report)));
+    };
+    let plan =
+        compile(&pipeline, &CATALOG).map_err(|error| ApiError::Refused(error.to_string()))?;
+    Ok((plan, pipeline, checked.report.source.text().to_owned()))
 }
 
 /// The top-level steps at or after `from`, along the plan's edges that are not loops.

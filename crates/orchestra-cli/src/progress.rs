@@ -53,7 +53,7 @@ impl Progress {
                 ));
             }
             RunEvent::StepStarted { step, .. } => {
-                self.line(&format!("{}▶ {step}", depth(step.as_str())))
+                self.line(&format!("{}▶ {step}", depth(step.as_str())));
             }
             RunEvent::AttemptFailed {
                 step,

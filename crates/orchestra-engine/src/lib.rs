@@ -31,3 +31,15 @@ pub use report::PipelineResult;
 pub use result::{CheckResult, RunStatus, StepResult, Usage};
 pub use services::Services;
 pub use state::StepStatus;
+
+/// The SHA-256 of some bytes as lowercase hex: how artifacts and cache keys are fingerprinted.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write;
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}

@@ -370,7 +370,7 @@ pub fn assess(result: &PipelineResult, read_file: &dyn Fn(&str) -> Option<String
         }
     }
     let mut issues = assessment.issues;
-    issues.sort_by(|a, b| a.severity.cmp(&b.severity));
+    issues.sort_by_key(|a| a.severity);
     let cost: u32 = issues.iter().map(|issue| issue.severity.cost()).sum();
     let production_ready = issues.iter().all(|issue| issue.severity == Severity::Minor);
     QcReport {

@@ -116,10 +116,10 @@ pub fn transition(from: StepStatus, signal: Signal) -> Result<StepStatus, Invali
             Running { attempt: next }
         }
         (Running { .. }, Signal::Wait) => Waiting,
-        (Running { .. } | Waiting, Signal::Succeed) => Succeeded,
+        // A reused step takes its earlier run's result without running.
+        (Running { .. } | Waiting, Signal::Succeed) | (Pending | Ready, Signal::Reuse) => Succeeded,
         // A step can fail before its first attempt: its templates do not render.
         (Ready | Running { .. } | Waiting, Signal::Fail) => Failed,
-        (Pending | Ready, Signal::Reuse) => Succeeded,
         (Pending | Ready | Running { .. } | Waiting, Signal::Skip) => Skipped,
         (Pending | Ready | Running { .. } | Waiting, Signal::Cancel) => Cancelled,
         (from, signal) => return Err(InvalidTransition { from, signal }),

@@ -55,7 +55,7 @@ impl Templates {
     ) -> Result<String, RenderError> {
         self.environment
             .render_str(template, context)
-            .map_err(describe)
+            .map_err(|error| describe(&error))
     }
 
     /// Evaluates an expression, such as a `condition`.
@@ -67,8 +67,8 @@ impl Templates {
         let compiled = self
             .environment
             .compile_expression(expression)
-            .map_err(describe)?;
-        compiled.eval(context).map_err(describe)
+            .map_err(|error| describe(&error))?;
+        compiled.eval(context).map_err(|error| describe(&error))
     }
 
     /// Whether an expression is true.
@@ -168,7 +168,7 @@ fn fromjson(text: &str) -> Result<minijinja::Value, minijinja::Error> {
 }
 
 /// A minijinja error as a sentence without its internal location markers.
-fn describe(error: minijinja::Error) -> RenderError {
+fn describe(error: &minijinja::Error) -> RenderError {
     let detail = error.detail().map(str::to_owned);
     let message = match (error.kind(), detail) {
         (ErrorKind::UndefinedError, Some(detail)) => format!("a name in the template is not defined: {detail}"),

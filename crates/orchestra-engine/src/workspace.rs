@@ -24,7 +24,7 @@ pub struct Workspace {
 
 impl Workspace {
     /// A workspace at `root`, which must exist.
-    pub fn new(root: PathBuf) -> std::io::Result<Self> {
+    pub fn new(root: &Path) -> std::io::Result<Self> {
         Ok(Self {
             root: root.canonicalize()?,
         })
@@ -106,7 +106,7 @@ mod tests {
         #[cfg(unix)]
         std::os::unix::fs::symlink(outside.path(), dir.path().join("escape"))
             .expect("create a link");
-        let workspace = Workspace::new(dir.path().to_path_buf()).expect("the workspace exists");
+        let workspace = Workspace::new(dir.path()).expect("the workspace exists");
 
         assert!(workspace.resolve("data/a.csv").is_ok());
         assert!(

@@ -1,4 +1,4 @@
-//! The Orchestra run store: every run, step, attempt, event, artifact and output, in SQLite.
+//! The Orchestra run store: every run, step, attempt, event, artifact and output, in `SQLite`.
 //!
 //! The store lives at `<project>/.orchestra/runs.db`, in WAL mode with `synchronous=NORMAL`, and
 //! each table's migration sits next to the code that reads and writes it (`tables/`). The
@@ -30,7 +30,7 @@ const STALE_AFTER_SECONDS: i64 = 15;
 /// A failure of the store, as a sentence that says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The file is not a SQLite database (damaged, or something else).
+    /// The file is not a `SQLite` database (damaged, or something else).
     #[error(
         "the run store `{0}` is not a database Orchestra can read (it may be damaged); move it aside to start a new one, nothing was changed"
     )]
@@ -49,12 +49,12 @@ pub enum StoreError {
     /// More than one run starts with the id given.
     #[error("more than one run starts with `{0}`; give more of its id")]
     Ambiguous(String),
-    /// Anything else SQLite reported.
+    /// Anything else `SQLite` reported.
     #[error("the run store `{path}` failed: {message}")]
     Sqlite {
         /// The database file.
         path: PathBuf,
-        /// What SQLite said.
+        /// What `SQLite` said.
         message: String,
     },
 }

@@ -56,16 +56,7 @@ pub fn resume(run_id: &str, json: bool, verbose: bool, global_dir: Option<&Path>
         Ok(project) => project,
         Err(error) => return report_error(&error),
     };
-    let total = project
-        .result(run_id)
-        .map(|result| {
-            result
-                .steps
-                .iter()
-                .filter(|step| !step.key.contains('/'))
-                .count()
-        })
-        .unwrap_or(0);
+    let total = top_level_steps(&project, run_id);
     drive(&project, total, json, verbose, |cancel| {
         Box::pin(project.resume(run_id, cancel))
     })
@@ -83,18 +74,20 @@ pub fn approve(
         Ok(project) => project,
         Err(error) => return report_error(&error),
     };
-    let total = project
-        .result(run_id)
-        .map(|result| {
-            result
-                .steps
-                .iter()
-                .filter(|step| !step.key.contains('/'))
-                .count()
-        })
-        .unwrap_or(0);
+    let total = top_level_steps(&project, run_id);
     drive(&project, total, json, false, |cancel| {
-        Box::pin(project.approve(run_id, step, approved, comment.clone(), cancel))
+        Box::pin(project.approve(run_id, step, approved, comment, cancel))
+    })
+}
+
+/// How many top-level steps a stored run has, for the progress bar.
+fn top_level_steps(project: &Project, run_id: &str) -> usize {
+    project.result(run_id).map_or(0, |result| {
+        result
+            .steps
+            .iter()
+            .filter(|step| !step.key.contains('/'))
+            .count()
     })
 }
 

@@ -75,12 +75,12 @@ fn duration(run: &RunRow) -> Option<u64> {
 
 /// A stored time shown in the machine's time zone, to the second.
 pub fn local_time(stored: &str) -> String {
-    stored
-        .parse::<jiff::Timestamp>()
-        .map(|at| {
+    stored.parse::<jiff::Timestamp>().map_or_else(
+        |_| stored.to_owned(),
+        |at| {
             at.to_zoned(jiff::tz::TimeZone::system())
                 .strftime("%Y-%m-%d %H:%M:%S")
                 .to_string()
-        })
-        .unwrap_or_else(|_| stored.to_owned())
+        },
+    )
 }

@@ -8,7 +8,6 @@ use orchestra_pipeline::{ActionSpec, ParamKind, ParamSpec, no_check};
 
 use futures::future::BoxFuture;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::{Action, ActionOutput, Call, Done, Failure};
@@ -78,10 +77,7 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
     };
     let written = call.bounded(write).await?.map_err(io)?;
     let relative = workspace.relative(&full);
-    let sha256 = Sha256::digest(&written)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect::<String>();
+    let sha256 = crate::sha256_hex(&written);
     call.env.emit(RunEvent::Artifact {
         step: call.step.clone(),
         path: relative.clone(),

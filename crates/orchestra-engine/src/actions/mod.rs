@@ -194,7 +194,7 @@ impl Call<'_> {
     pub fn timed_out(&self) -> Failure {
         let limit = self
             .timeout
-            .map(|timeout| crate::plan::describe_duration(timeout))
+            .map(crate::plan::describe_duration)
             .unwrap_or_default();
         Failure::retryable(format!("timed out after {limit}"))
     }
@@ -238,7 +238,7 @@ pub struct Failure {
     pub cancelled: bool,
     /// What the attempt produced before it failed (a failing command's output and exit code),
     /// so that `on_failure: continue` can pass it on.
-    pub partial: Option<ActionOutput>,
+    pub partial: Option<Box<ActionOutput>>,
 }
 
 impl Failure {
@@ -271,7 +271,7 @@ impl Failure {
     /// Keeps what the attempt produced.
     #[must_use]
     pub fn with_output(mut self, partial: ActionOutput) -> Self {
-        self.partial = Some(partial);
+        self.partial = Some(Box::new(partial));
         self
     }
 }

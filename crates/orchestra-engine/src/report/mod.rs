@@ -201,7 +201,7 @@ impl PipelineResult {
                 }
                 (RunEvent::OutputChunk { text, .. }, Some(report)) => report.log.push_str(text),
                 (RunEvent::StepFinished { .. }, Some(report)) => {
-                    report.finished_at = Some(record.at)
+                    report.finished_at = Some(record.at);
                 }
                 (RunEvent::Usage { usage, .. }, _) => {
                     result.usage.prompt_tokens += usage.prompt_tokens;

@@ -14,7 +14,7 @@ use crate::qc::{has_template_artifacts, output_text};
 use crate::result::{CheckResult, StepResult};
 
 /// How long a `command` check may run.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+const COMMAND_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// Runs a step's checks against its result.
 pub(crate) async fn run_checks(

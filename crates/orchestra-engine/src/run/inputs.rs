@@ -36,16 +36,17 @@ pub fn resolve_inputs(
     let mut inputs = Map::new();
     for (name, input) in declared {
         let value = match (given.get(name), &input.default) {
-            (Some(value), _) => match convert(value, input.kind) {
-                Some(value) => value,
-                None => {
+            (Some(value), _) => {
+                if let Some(value) = convert(value, input.kind) {
+                    value
+                } else {
                     problems.push(format!(
                         "the input `{name}` should be {}, not {value}",
                         describe(input.kind)
                     ));
                     continue;
                 }
-            },
+            }
             (None, Some(default)) => default.clone(),
             (None, None) => {
                 let about = input

@@ -297,7 +297,7 @@ fn run_at_depth(
             reason: error.to_string(),
         })?;
         let workspace =
-            Workspace::new(request.workspace.clone()).map_err(|error| RunError::Workspace {
+            Workspace::new(&request.workspace).map_err(|error| RunError::Workspace {
                 path: request.workspace.display().to_string(),
                 reason: error.to_string(),
             })?;

@@ -175,18 +175,16 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    fn execute(&self, index: usize) -> impl Future<Output = (usize, StepOutcome)> + '_ {
-        async move {
-            let outcome = execute(
-                self.shared,
-                &self.scope,
-                &self.keys[index],
-                &self.graph.steps[index],
-                &self.frame,
-            )
-            .await;
-            (index, outcome)
-        }
+    async fn execute(&self, index: usize) -> (usize, StepOutcome) {
+        let outcome = execute(
+            self.shared,
+            &self.scope,
+            &self.keys[index],
+            &self.graph.steps[index],
+            &self.frame,
+        )
+        .await;
+        (index, outcome)
     }
 
     fn any_waiting(&self) -> bool {
@@ -276,7 +274,7 @@ impl<'a> Scheduler<'a> {
             match state.status(&self.keys[at]) {
                 StepStatus::Succeeded => satisfied += 1,
                 StepStatus::Failed if self.graph.steps[at].on_failure == OnFailure::Continue => {
-                    satisfied += 1
+                    satisfied += 1;
                 }
                 StepStatus::Failed | StepStatus::Skipped | StepStatus::Cancelled => blocked += 1,
                 _ => {}
@@ -330,17 +328,14 @@ impl<'a> Scheduler<'a> {
         let mut events = Vec::new();
         let mut verdict = Verdict::GoOn;
         if let Some((reason, routable)) = rejection {
-            match (&step.on_false, routable) {
-                (Some(target), true) => {
-                    result.status = StepStatus::Skipped;
-                    result.skipped = Some(SkipReason::Rejected);
-                    events.extend(self.route(index, target, EdgeKind::False));
-                }
-                _ => {
-                    result.status = StepStatus::Failed;
-                    result.error = Some(reason.clone());
-                    verdict = Verdict::Reject(format!("`{}` was {reason}", key));
-                }
+            if let (Some(target), true) = (&step.on_false, routable) {
+                result.status = StepStatus::Skipped;
+                result.skipped = Some(SkipReason::Rejected);
+                events.extend(self.route(index, target, EdgeKind::False));
+            } else {
+                result.status = StepStatus::Failed;
+                result.error = Some(reason.clone());
+                verdict = Verdict::Reject(format!("`{key}` was {reason}"));
             }
         } else {
             if result.status == StepStatus::Succeeded
@@ -363,7 +358,7 @@ impl<'a> Scheduler<'a> {
                         result.skipped = Some(SkipReason::Failure);
                     }
                     OnFailure::Goto(target) => {
-                        events.extend(self.route(index, target, EdgeKind::Failure))
+                        events.extend(self.route(index, target, EdgeKind::Failure));
                     }
                 }
             }

@@ -131,7 +131,7 @@ impl RunState {
             RunEvent::RunResumed => self.resume()?,
             RunEvent::StepQueued { step } => self.signal(step, Signal::Ready)?,
             RunEvent::StepStarted { step, attempt, .. } => {
-                self.signal(step, Signal::Start { attempt: *attempt })?
+                self.signal(step, Signal::Start { attempt: *attempt })?;
             }
             RunEvent::WaitingForApproval {
                 step,

@@ -7,7 +7,6 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use orchestra_pipeline::ParamKind;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use super::context::Frame;
@@ -186,7 +185,10 @@ async fn run_action(
             action: name,
             params: &rendered,
             env: &env,
-            timeout: step.timeout.as_ref().map(|t| t.to_std()),
+            timeout: step
+                .timeout
+                .as_ref()
+                .map(orchestra_pipeline::model::Duration::to_std),
         };
         let outcome = (action.run)(call).await;
         let duration = elapsed_ms(shared, first_start);
@@ -219,7 +221,7 @@ async fn run_action(
         }
         let Some(delay) = delay else {
             let mut result = from_output(
-                failure.partial.unwrap_or_default(),
+                failure.partial.map(|partial| *partial).unwrap_or_default(),
                 StepStatus::Failed,
                 attempt,
                 duration,
@@ -298,10 +300,7 @@ fn render_params(
 /// The cache key of a step: its action and its rendered inputs.
 fn inputs_hash(action: &str, inputs: &Value) -> String {
     let text = json!({ "action": action, "inputs": inputs }).to_string();
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::sha256_hex(text.as_bytes())
 }
 
 /// How a body ended, as its container reports it.
@@ -405,35 +404,32 @@ async fn for_each(
         .lock()
         .ok()
         .and_then(|state| state.items.get(key).cloned());
-    let items = match known {
-        Some(items) => items,
-        None => {
-            let root = shared.template_root(scope, &frame, None);
-            let items = match shared.templates.render_value(items, &root) {
-                Ok(Value::Array(items)) => items,
-                Ok(other) => {
-                    return BodyEnd::Failed(format!(
-                        "`for_each` needs a list, but it gave {}",
-                        describe_value(&other)
-                    ));
-                }
-                Err(error) => {
-                    return BodyEnd::Failed(format!(
-                        "the list of `for_each` does not render: {error}"
-                    ));
-                }
-            };
-            if shared
-                .commit(vec![RunEvent::ItemsResolved {
-                    step: key.clone(),
-                    items: items.clone(),
-                }])
-                .is_err()
-            {
-                return BodyEnd::Cancelled;
+    let items = if let Some(items) = known {
+        items
+    } else {
+        let root = shared.template_root(scope, &frame, None);
+        let items = match shared.templates.render_value(items, &root) {
+            Ok(Value::Array(items)) => items,
+            Ok(other) => {
+                return BodyEnd::Failed(format!(
+                    "`for_each` needs a list, but it gave {}",
+                    describe_value(&other)
+                ));
             }
-            items
+            Err(error) => {
+                return BodyEnd::Failed(format!("the list of `for_each` does not render: {error}"));
+            }
+        };
+        if shared
+            .commit(vec![RunEvent::ItemsResolved {
+                step: key.clone(),
+                items: items.clone(),
+            }])
+            .is_err()
+        {
+            return BodyEnd::Cancelled;
         }
+        items
     };
     let limit = Arc::new(Semaphore::new(
         max_parallel.map_or(Semaphore::MAX_PERMITS, |n| {

@@ -48,7 +48,8 @@ pub(crate) fn all(connection: &Connection, run: &str) -> rusqlite::Result<Vec<Ar
     let mut statement = connection.prepare(
         "SELECT path, step, sha256, size FROM artifacts WHERE run_id = ?1 ORDER BY path",
     )?;
-    let rows = statement
+
+    statement
         .query_map(params![run], |row| {
             let size: i64 = row.get(3)?;
             Ok(ArtifactRow {
@@ -58,6 +59,5 @@ pub(crate) fn all(connection: &Connection, run: &str) -> rusqlite::Result<Vec<Ar
                 size: u64::try_from(size).unwrap_or(0),
             })
         })?
-        .collect();
-    rows
+        .collect()
 }

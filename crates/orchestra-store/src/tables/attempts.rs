@@ -94,6 +94,6 @@ pub(crate) fn all(connection: &Connection, run: &str) -> rusqlite::Result<Vec<At
     let mut statement = connection.prepare(
         "SELECT step, attempt, started_at, finished_at, inputs, error FROM attempts WHERE run_id = ?1 ORDER BY started_at, step, attempt",
     )?;
-    let rows = statement.query_map(params![run], from_row)?.collect();
-    rows
+
+    statement.query_map(params![run], from_row)?.collect()
 }

@@ -48,7 +48,7 @@ pub(crate) fn insert(
             i64::try_from(seq).unwrap_or(i64::MAX),
             at,
             kind,
-            event.step().map(|step| step.as_str()),
+            event.step().map(orchestra_engine::StepKey::as_str),
             body
         ],
     )?;

@@ -193,18 +193,18 @@ pub(crate) fn ids_starting_with(
     let mut statement = connection.prepare(
         "SELECT id FROM runs WHERE id >= ?1 AND id < ?1 || char(1114111) ORDER BY id LIMIT 3",
     )?;
-    let ids = statement
+
+    statement
         .query_map(params![prefix], |row| row.get(0))?
-        .collect();
-    ids
+        .collect()
 }
 
 pub(crate) fn list(connection: &Connection, limit: usize) -> rusqlite::Result<Vec<RunRow>> {
     let mut statement = connection.prepare(&format!(
         "SELECT {COLUMNS} FROM runs WHERE parent_run IS NULL ORDER BY started_at DESC, id DESC LIMIT ?1"
     ))?;
-    let rows = statement
+
+    statement
         .query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], from_row)?
-        .collect();
-    rows
+        .collect()
 }
