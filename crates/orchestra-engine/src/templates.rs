@@ -44,6 +44,7 @@ impl Templates {
             environment.set_syntax(syntax);
         }
         environment.add_filter("fromjson", fromjson);
+        environment.set_formatter(format_value);
         Self { environment }
     }
 
@@ -167,6 +168,26 @@ fn fromjson(text: &str) -> Result<minijinja::Value, minijinja::Error> {
         })
 }
 
+/// Writes a value into text the way readers of YAML and JSON expect: strings and numbers as they
+/// are, `true`, `false` and `null`, and lists and maps as JSON (not Python's `['a', True]`), so
+/// that `{{ fetch.output }}` in a prompt or an argument is JSON a program can read.
+fn format_value(
+    out: &mut minijinja::Output,
+    _state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::Bool | ValueKind::None | ValueKind::Seq | ValueKind::Map => {
+            let json = serde_json::to_string(value).map_err(|error| {
+                minijinja::Error::new(ErrorKind::BadSerialization, error.to_string())
+            })?;
+            out.write_str(&json).map_err(minijinja::Error::from)
+        }
+        _ => write!(out, "{value}").map_err(minijinja::Error::from),
+    }
+}
+
 /// A minijinja error as a sentence without its internal location markers.
 fn describe(error: &minijinja::Error) -> RenderError {
     let detail = error.detail().map(str::to_owned);
@@ -194,6 +215,19 @@ mod tests {
             "inputs": { "name": "Ada", "paths": ["a.rs", "b.rs"] },
             "diff": { "output": "x\n", "exit_code": 0 },
         }))
+    }
+
+    #[test]
+    fn values_are_written_as_json_readers_expect() {
+        let templates = Templates::new();
+        assert_eq!(
+            templates.render(
+                "{{ inputs.paths }} {{ 1 < 2 }} {{ none }} {{ {'a': [1, 2.5]} }} {{ 3 }} {{ inputs.name }}",
+                &context()
+            ),
+            Ok(r#"["a.rs","b.rs"] true null {"a":[1,2.5]} 3 Ada"#.to_owned()),
+            "lists and maps render as JSON, booleans and none as JSON words, text as itself"
+        );
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! ## What it does
 //! Pauses the run, durably, until a person approves or rejects in the studio or with
-//! `orchestra approve`. Approval succeeds the step (its `output` is the comment); rejection, or
-//! the step's `timeout`, ends the run as rejected unless `on_failure` names where to go.
+//! `orchestra approve`. Approval succeeds the step; its `output` is the answer (`approved`,
+//! `comment`, and `by`, who answered). Rejection, or the step's `timeout` passing with no answer,
+//! ends the run as rejected unless `on_false` names the step to go to.
 
 use orchestra_pipeline::{ActionSpec, ParamKind, ParamSpec, no_check};
 

@@ -286,13 +286,14 @@ async fn collect(
     Ok(all)
 }
 
-/// Stops a program and everything it started: SIGTERM to the group, a moment to exit, then
-/// SIGKILL.
+/// Stops a program and everything it started: SIGTERM to the group, a moment for the program
+/// to exit, then SIGKILL to whatever is left of the group (a child that ignores SIGTERM).
 async fn stop(child: &mut dyn ChildWrapper) {
     const SIGTERM: i32 = 15;
     let _ = child.signal(SIGTERM);
-    if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
-        let _ = child.start_kill();
+    let exited = tokio::time::timeout(GRACE, child.wait()).await.is_ok();
+    let _ = child.start_kill();
+    if !exited {
         let _ = child.wait().await;
     }
 }

@@ -52,12 +52,16 @@ impl Validator<'_> {
                 }
             }
             let control = &step.control;
-            if control.on_false.is_some() && control.condition.is_none() {
+            // An approval's `on_false` is where a rejection goes, so it needs no condition.
+            if control.on_false.is_some()
+                && control.condition.is_none()
+                && step.action() != Some("approval")
+            {
                 self.warning(
                     Code::BadValue,
                     &At::Key(&at("on_false")),
                     id,
-                    "`on_false` has no effect without a `condition`".to_owned(),
+                    "`on_false` has no effect without a `condition` (or on an `approval`, where a rejection takes it)".to_owned(),
                     None,
                 );
             }

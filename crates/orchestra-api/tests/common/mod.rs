@@ -1,0 +1,170 @@
+//! A project in a temporary folder, with helpers to write pipelines, run them for real and read
+//! what they did. Every run goes through the real engine, the real `SQLite` store and real
+//! programs.
+
+#![allow(dead_code)] // Each test file uses part of the harness.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use orchestra_api::{Finished, PipelineResult, Project, RunStatus, StartOptions, StepStatus};
+use serde_json::{Map, Value};
+
+/// A project in a temporary folder. Its pipelines work in the folder itself
+/// (`workspace: { root: . }`), so tests can read the files steps leave behind.
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+    pub project: Project,
+}
+
+impl Lab {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary project folder");
+        std::fs::create_dir(dir.path().join(".orchestra")).expect("the project marker");
+        let project = Project::open(dir.path(), Some(dir.path().join("global")))
+            .expect("a project opens in an empty folder");
+        Self { dir, project }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Writes a pipeline with id `id`: `body` holds its top-level keys after the header.
+    pub fn pipeline(&self, id: &str, body: &str) -> PathBuf {
+        let file = self.path(&format!("{id}.yaml"));
+        let text = format!("orchestra: 1\nid: {id}\nworkspace:\n  root: .\n{body}");
+        std::fs::write(&file, text).expect("write the pipeline");
+        file
+    }
+
+    /// Runs a pipeline file and returns how it ended and what it did.
+    pub async fn run(&self, file: &Path, inputs: &[(&str, Value)]) -> (Finished, PipelineResult) {
+        self.start(file, options(inputs)).await
+    }
+
+    pub async fn start(&self, file: &Path, options: StartOptions) -> (Finished, PipelineResult) {
+        let finished = self
+            .project
+            .start(file, options)
+            .await
+            .unwrap_or_else(|error| panic!("the run could not start: {error}"));
+        let result = self.result(&finished.run_id);
+        (finished, result)
+    }
+
+    pub fn result(&self, run: &str) -> PipelineResult {
+        self.project
+            .result(run)
+            .unwrap_or_else(|error| panic!("the run's result cannot be read: {error}"))
+    }
+
+    /// The lines of a file the steps wrote, or none when it does not exist.
+    pub fn lines(&self, relative: &str) -> Vec<String> {
+        std::fs::read_to_string(self.path(relative))
+            .map(|text| text.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    /// Checks the store's own consistency.
+    pub fn assert_store_intact(&self) {
+        let report = self
+            .project
+            .store()
+            .integrity_check()
+            .expect("the integrity check runs");
+        assert_eq!(report, "ok", "the run store must stay consistent");
+    }
+}
+
+pub fn options(inputs: &[(&str, Value)]) -> StartOptions {
+    StartOptions {
+        inputs: inputs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect::<Map<String, Value>>(),
+        ..StartOptions::default()
+    }
+}
+
+/// A shell step (as YAML list items, indented for `steps:`) that appends `line` to `trace.txt`.
+pub fn trace(id: &str, line: &str, extra: &str) -> String {
+    format!(
+        "  - id: {id}\n    action: shell\n    run: [sh, -c, 'echo {line} >> trace.txt']\n{extra}"
+    )
+}
+
+/// The status of a step of a run, by key.
+pub fn status(result: &PipelineResult, key: &str) -> StepStatus {
+    result
+        .step(key)
+        .unwrap_or_else(|| {
+            panic!(
+                "the run has no step `{key}`; it has {:?}",
+                result.steps.iter().map(|s| &s.key).collect::<Vec<_>>()
+            )
+        })
+        .status
+}
+
+/// Asserts how a run ended, showing its error when it is not what was expected.
+pub fn assert_run(result: &PipelineResult, expected: RunStatus) {
+    assert_eq!(
+        result.status,
+        expected,
+        "the run should have {}; its error: {:?}; its steps: {:?}",
+        expected.as_str(),
+        result.error,
+        result
+            .steps
+            .iter()
+            .map(|step| format!("{} {} {:?}", step.key, step.status.as_str(), step.error))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// How many steps of a run were running at the same time, at most, from their start and end.
+pub fn peak_overlap(result: &PipelineResult, prefix: &str) -> usize {
+    let mut edges: Vec<(jiff::Timestamp, i32)> = Vec::new();
+    for step in result
+        .steps
+        .iter()
+        .filter(|step| step.key.starts_with(prefix))
+    {
+        if let (Some(start), Some(end)) = (step.started_at, step.finished_at) {
+            edges.push((start, 1));
+            edges.push((end, -1));
+        }
+    }
+    // An end and a start at the same instant do not overlap.
+    edges.sort_by_key(|&(at, delta)| (at, delta));
+    let (mut now, mut peak) = (0_i32, 0_i32);
+    for (_, delta) in edges {
+        now += delta;
+        peak = peak.max(now);
+    }
+    usize::try_from(peak).unwrap_or(0)
+}
+
+/// Whether a process is gone (or a zombie nobody will run again).
+pub fn process_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Waits up to `limit` for `ready`, checking every 20 ms.
+pub async fn eventually(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if ready() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    ready()
+}
