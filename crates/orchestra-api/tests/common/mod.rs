@@ -44,11 +44,18 @@ impl Lab {
     }
 
     pub async fn start(&self, file: &Path, options: StartOptions) -> (Finished, PipelineResult) {
-        let finished = self
-            .project
-            .start(file, options)
-            .await
-            .unwrap_or_else(|error| panic!("the run could not start: {error}"));
+        let finished = match self.project.start(file, options).await {
+            Ok(finished) => finished,
+            Err(orchestra_api::ApiError::Invalid(report)) => panic!(
+                "the test pipeline is invalid: {:?}",
+                report
+                    .diagnostics
+                    .iter()
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+            ),
+            Err(error) => panic!("the run could not start: {error}"),
+        };
         let result = self.result(&finished.run_id);
         (finished, result)
     }
@@ -167,4 +174,68 @@ pub async fn eventually(limit: Duration, mut ready: impl FnMut() -> bool) -> boo
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     ready()
+}
+
+/// How a test HTTP server answers each connection.
+#[derive(Clone)]
+pub enum Answer {
+    /// A status line's code and reason, a content type and a body.
+    Respond(u16, &'static str, &'static str, String),
+    /// Accepts the connection and never answers.
+    Hang,
+}
+
+/// A real HTTP/1.1 server on a local port, answering every request the same way, counting them.
+pub struct Server {
+    pub url: String,
+    pub requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Server {
+    pub fn start(answer: Answer) -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let url = format!(
+            "http://{}",
+            listener.local_addr().expect("the port's address")
+        );
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&requests);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut reader = BufReader::new(stream);
+                let mut length = 0_usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let mut stream = reader.into_inner();
+                match &answer {
+                    Answer::Respond(code, reason, kind, text) => {
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 {code} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                            text.len()
+                        );
+                    }
+                    Answer::Hang => held.push(stream),
+                }
+            }
+        });
+        Self { url, requests }
+    }
+
+    pub fn count(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }

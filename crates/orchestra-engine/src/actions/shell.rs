@@ -19,7 +19,7 @@ use orchestra_pipeline::{
 };
 use process_wrap::tokio::{ChildWrapper, CommandWrap, KillOnDrop, ProcessGroup};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use super::{Action, ActionOutput, Call, Done, Failure};
 use crate::event::{RunEvent, Stream};
@@ -130,6 +130,10 @@ fn is_auto(text: &str) -> bool {
 const GRACE: Duration = Duration::from_secs(2);
 /// Output is sent to the run's log at most this often, so a chatty program costs few writes.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// How much of each stream of a program a step keeps.
+const MAX_OUTPUT: usize = 16 << 20;
+/// The most output read at once.
+const CHUNK: u64 = 64 << 10;
 
 fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
     Box::pin(run(call))
@@ -245,7 +249,9 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
     }
 }
 
-/// Reads a stream to its end, sending it to the run's log in chunks as it comes.
+/// Reads a stream to its end, exactly as the program wrote it, sending it to the run's log in
+/// chunks as it comes. Past [`MAX_OUTPUT`] bytes the rest is read but not kept, and the output
+/// says so.
 async fn collect(
     call: &Call<'_>,
     stream: Option<impl AsyncRead + Unpin>,
@@ -254,20 +260,40 @@ async fn collect(
     let Some(stream) = stream else {
         return Ok(String::new());
     };
-    let mut lines = BufReader::new(stream).lines();
+    let mut reader = BufReader::new(stream);
     let mut all = String::new();
     let mut pending = String::new();
+    let mut dropped = 0_usize;
     let mut last_flush = tokio::time::Instant::now();
+    let mut line = Vec::new();
     loop {
-        let line = lines.next_line().await.map_err(|error| {
-            Failure::retryable(format!("reading the program's output failed: {error}"))
-        })?;
-        let Some(line) = line else { break };
-        all.push_str(&line);
-        all.push('\n');
-        pending.push_str(&line);
-        pending.push('\n');
-        if last_flush.elapsed() >= FLUSH_EVERY {
+        // A line, or a piece of a very long one: memory stays bounded whatever the program
+        // writes.
+        let read = (&mut reader)
+            .take(CHUNK)
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|error| {
+                Failure::retryable(format!("reading the program's output failed: {error}"))
+            })?;
+        if read == 0 && line.is_empty() {
+            break;
+        }
+        // A piece cut inside a character keeps the character's first bytes for the next piece.
+        let whole = if read == 0 {
+            line.len()
+        } else {
+            complete_prefix(&line)
+        };
+        let text = String::from_utf8_lossy(&line[..whole]).into_owned();
+        line.drain(..whole);
+        if all.len() + text.len() > MAX_OUTPUT {
+            dropped += text.len();
+        } else {
+            all.push_str(&text);
+            pending.push_str(&text);
+        }
+        if !pending.is_empty() && last_flush.elapsed() >= FLUSH_EVERY {
             call.env.emit(RunEvent::OutputChunk {
                 step: call.step.clone(),
                 stream: kind,
@@ -275,6 +301,14 @@ async fn collect(
             })?;
             last_flush = tokio::time::Instant::now();
         }
+    }
+    if dropped > 0 {
+        let note = format!(
+            "\n[orchestra: {dropped} more bytes of output were not kept; a step keeps at most {} MiB]\n",
+            MAX_OUTPUT >> 20
+        );
+        all.push_str(&note);
+        pending.push_str(&note);
     }
     if !pending.is_empty() {
         call.env.emit(RunEvent::OutputChunk {
@@ -284,6 +318,17 @@ async fn collect(
         })?;
     }
     Ok(all)
+}
+
+/// How many leading bytes of `bytes` hold whole characters: all of them, unless it ends inside a
+/// UTF-8 character (at most three bytes short). Bytes that are not UTF-8 at all count as whole;
+/// they are shown as replacement characters.
+fn complete_prefix(bytes: &[u8]) -> usize {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => bytes.len(),
+        Err(error) if error.error_len().is_none() => error.valid_up_to(),
+        Err(_) => bytes.len(),
+    }
 }
 
 /// Stops a program and everything it started: SIGTERM to the group, a moment for the program

@@ -319,7 +319,7 @@ fn run_at_depth(
             ),
             plan: request.plan,
             templates: Templates::new(),
-            http: reqwest::Client::new(),
+            http: http_client(),
             workspace,
             state: Mutex::new(state),
             cancel: options.cancel.child_token(),
@@ -349,7 +349,12 @@ fn run_at_depth(
         }
         shared.commit(opening).map_err(RunError::Store)?;
 
-        let heartbeat = tokio::spawn(beat(Arc::clone(&shared), options.heartbeat));
+        let beating = CancellationToken::new();
+        let heartbeat = tokio::spawn(beat(
+            Arc::clone(&shared),
+            options.heartbeat,
+            beating.clone(),
+        ));
         let end = scope::run_scope(
             &shared,
             String::new(),
@@ -357,7 +362,10 @@ fn run_at_depth(
             Frame::root(shared.cancel.clone()),
         )
         .await;
-        heartbeat.abort();
+        // The heartbeat ends before the run does, so that nothing of the run (its store) is
+        // still held once it returns.
+        beating.cancel();
+        let _ = heartbeat.await;
 
         if let Some(reason) = shared.fatal.lock().ok().and_then(|fatal| fatal.clone()) {
             return Err(RunError::Store(SinkError(reason)));
@@ -403,11 +411,26 @@ fn run_at_depth(
     })
 }
 
-/// Proves the owner is alive every `every`, and stops the run when someone asked.
-async fn beat(shared: Arc<Shared>, every: Duration) {
+/// The run's HTTP client. A server that accepts a connection and then says nothing fails the
+/// step after a while even when the step has no `timeout`; a slow but steady download does not.
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(30))
+        .read_timeout(Duration::from_secs(300))
+        .user_agent(concat!("orchestra/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Proves the owner is alive every `every`, and stops the run when someone asked, until `until`
+/// is cancelled.
+async fn beat(shared: Arc<Shared>, every: Duration, until: CancellationToken) {
     let mut ticks = tokio::time::interval(every);
     loop {
-        ticks.tick().await;
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = until.cancelled() => return,
+        }
         match shared
             .services
             .sink
