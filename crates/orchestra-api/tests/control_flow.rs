@@ -411,9 +411,10 @@ async fn a_failing_step_is_tried_again_with_backoff_until_it_succeeds() {
 #[tokio::test]
 async fn the_concurrency_limit_bounds_the_steps_running_at_once() {
     let lab = Lab::new();
-    let steps: String = (0..6)
+    let steps = (0..6)
         .map(|n| format!("  - id: nap{n}\n    action: shell\n    run: [sleep, '0.2']\n"))
-        .collect();
+        .collect::<Vec<_>>()
+        .concat();
     let file = lab.pipeline(
         "naps",
         &format!("limits:\n  concurrency: 2\nsteps:\n{steps}"),

@@ -325,9 +325,8 @@ async fn collect(
 /// they are shown as replacement characters.
 fn complete_prefix(bytes: &[u8]) -> usize {
     match std::str::from_utf8(bytes) {
-        Ok(_) => bytes.len(),
         Err(error) if error.error_len().is_none() => error.valid_up_to(),
-        Err(_) => bytes.len(),
+        Ok(_) | Err(_) => bytes.len(),
     }
 }
 

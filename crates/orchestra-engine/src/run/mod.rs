@@ -416,7 +416,7 @@ fn run_at_depth(
 fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(30))
-        .read_timeout(Duration::from_secs(300))
+        .read_timeout(Duration::from_mins(5))
         .user_agent(concat!("orchestra/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()
