@@ -253,26 +253,17 @@ pub fn outcome(status: RunStatus) -> Outcome {
 /// Prints an API error the way the command line shows errors: an invalid pipeline with its
 /// diagnostics (exit 2), anything else as a sentence.
 pub fn report_error(error: &ApiError) -> Outcome {
+    if let ApiError::Invalid(report) = error {
+        for diagnostic in &report.diagnostics {
+            anstream::eprintln!("{}\n", render::diagnostic(&report.source, diagnostic));
+        }
+    }
+    anstream::eprintln!("error: {}", sanitize(&error.to_string()));
     match error {
-        ApiError::Invalid(report) => {
-            for diagnostic in &report.diagnostics {
-                anstream::println!("{}\n", render::diagnostic(&report.source, diagnostic));
-            }
-            anstream::eprintln!("error: {error}");
-            Outcome::Unusable
-        }
-        ApiError::Unreadable { .. } => {
-            anstream::eprintln!("error: {error}");
-            Outcome::Unusable
-        }
-        ApiError::Run(orchestra_engine::run::RunError::Inputs(_)) => {
-            anstream::eprintln!("error: {error}");
-            Outcome::Unusable
-        }
-        _ => {
-            anstream::eprintln!("error: {}", sanitize(&error.to_string()));
-            Outcome::Problems
-        }
+        // A run that started and could not go on has failed; anything else is a command that
+        // could not be done as asked (an unknown run, an invalid pipeline, an unusable store).
+        ApiError::Run(orchestra_engine::run::RunError::Store(_)) => Outcome::Problems,
+        _ => Outcome::Unusable,
     }
 }
 
