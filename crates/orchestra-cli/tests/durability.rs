@@ -8,7 +8,6 @@
 //! approval answered by a new process after the first one ended.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -155,10 +154,6 @@ impl Lab {
             String::from_utf8_lossy(&output.stderr)
         );
         serde_json::from_slice(&output.stdout).expect("the outputs are JSON")
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
     }
 }
 
@@ -338,7 +333,7 @@ fn a_cancelled_run_keeps_its_finished_steps_and_resumes() {
     assert_nothing_lost(&lab, &run, &finished_before);
 }
 
-const APPROVAL: &str = r#"orchestra: 1
+const APPROVAL: &str = r"orchestra: 1
 id: release
 workspace:
   root: .
@@ -358,7 +353,7 @@ steps:
   - id: discard
     action: shell
     run: [sh, -c, 'echo discard >> side.txt']
-"#;
+";
 
 fn answered_after_restart(approve: bool) -> Vec<String> {
     let lab = Lab::new(APPROVAL);

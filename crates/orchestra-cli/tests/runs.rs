@@ -1,6 +1,7 @@
 //! Journeys of running pipelines with the real binary: run the examples, list runs, show what a
 //! run produced, answer approvals, and the exit codes scripts rely on.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -261,7 +262,6 @@ fn a_read_only_run_store_is_refused_and_never_written() {
     assert_eq!(code, Some(0));
     let store = project.dir.path().join(".orchestra/runs.db");
     let before = std::fs::read(&store).expect("the store");
-    use std::os::unix::fs::PermissionsExt;
     let open_to_all = |path: &Path, mode: u32| {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("permissions");
     };
