@@ -270,10 +270,15 @@ impl PipelineResult {
     pub fn qc(&self) -> QcReport {
         let workspace = std::path::PathBuf::from(&self.workspace);
         assess(self, &|path| {
-            // Only files inside the workspace, and only text.
-            let full = workspace.join(path);
-            full.starts_with(&workspace)
-                .then(|| std::fs::read_to_string(full).ok())
+            // Only files inside the workspace (a relative path that never climbs), and only text.
+            let inside = std::path::Path::new(path).components().all(|part| {
+                matches!(
+                    part,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            });
+            inside
+                .then(|| std::fs::read_to_string(workspace.join(path)).ok())
                 .flatten()
         })
     }
