@@ -24,30 +24,50 @@ impl Shape {
     }
 }
 
+/// What each generated step does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// A `shell` step that runs `echo` on what it reads (for load, validate and compile).
+    Echo,
+    /// A `template` step that renders what it reads: no process, no file, only the engine's own
+    /// work and its durable checkpoints (for the engine's overhead per step).
+    Noop,
+}
+
 /// The YAML of a pipeline of `steps` shell steps in the given shape. Every step but the first
 /// depends on an earlier one and reads its output in a template; timeouts and retries come from
 /// `defaults`, as people write them.
 pub fn generate(shape: Shape, steps: usize) -> String {
+    generate_work(shape, steps, Work::Echo)
+}
+
+/// The YAML of a pipeline of `steps` steps doing `work`, in the given shape.
+pub fn generate_work(shape: Shape, steps: usize, work: Work) -> String {
     let mut text = String::from(
         "orchestra: 1\nid: generated\ninputs:\n  greeting: { type: string, default: hello }\ndefaults:\n  timeout: 5m\n  retry: { attempts: 2, delay: 1s }\nsteps:\n",
     );
     let id = |n: usize| format!("s{n:05}");
+    let (action, key, quote) = match work {
+        Work::Echo => ("shell", "run", ("[echo, \"", "\"]")),
+        Work::Noop => ("template", "template", ("\"", "\"")),
+    };
     for n in 0..steps {
         let _ = writeln!(text, "  - id: {}", id(n));
-        text.push_str("    action: shell\n");
+        let _ = writeln!(text, "    action: {action}");
         let reads = match (shape, n) {
             (_, 0) => None,
             (Shape::Chain, _) => Some(vec![id(n - 1)]),
             (Shape::FanOut, n) if n + 1 == steps => Some((1..n).map(id).collect()),
             (Shape::FanOut, _) => Some(vec![id(0)]),
         };
-        match reads {
-            None => text.push_str("    run: [echo, \"{{ inputs.greeting }}\"]\n"),
+        let read = match reads {
+            None => "{{ inputs.greeting }}".to_owned(),
             Some(reads) => {
                 let _ = writeln!(text, "    depends_on: [{}]", reads.join(", "));
-                let _ = writeln!(text, "    run: [echo, \"{{{{ {}.output }}}}\"]", reads[0]);
+                format!("{{{{ {}.output }}}}", reads[0])
             }
-        }
+        };
+        let _ = writeln!(text, "    {key}: {}{read}{}", quote.0, quote.1);
     }
     text
 }

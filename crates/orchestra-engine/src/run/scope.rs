@@ -4,8 +4,8 @@
 //! opened by a route), skips those that cannot, starts the rest, and when a step finishes applies
 //! its routing keys. Every decision is committed as an event before anything acts on it.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -79,6 +79,10 @@ struct Scheduler<'a> {
     activators: Vec<Vec<usize>>,
     /// For each step, the steps after it along the edges that are not loops.
     successors: Vec<Vec<usize>>,
+    /// The pending steps whose decision may have changed since they were last considered: at
+    /// first all of them, then those after a step that ended, and those a route sent the run
+    /// to or started over. Considering only these keeps each round's work small.
+    dirty: Mutex<BTreeSet<usize>>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -117,6 +121,7 @@ impl<'a> Scheduler<'a> {
             position,
             activators,
             successors,
+            dirty: Mutex::new((0..graph.steps.len()).collect()),
         }
     }
 
@@ -207,27 +212,34 @@ impl<'a> Scheduler<'a> {
             let Ok(state) = self.shared.state.lock() else {
                 return launch;
             };
-            (0..self.graph.steps.len())
+            let candidates = self
+                .dirty
+                .lock()
+                .map(|mut dirty| std::mem::take(&mut *dirty))
+                .unwrap_or_default();
+            candidates
+                .into_iter()
                 .filter(|&index| state.status(&self.keys[index]) == StepStatus::Pending)
                 .filter_map(|index| self.decide(index, &state).map(|decision| (index, decision)))
                 .collect()
         };
+        // The steps that start are queued together, in one commit.
+        let mut queued = Vec::new();
         for (index, decision) in decisions {
             let key = &self.keys[index];
             let step = &self.graph.steps[index];
             match decision {
                 Decision::Skip(reason) => {
-                    launch.progressed |= self.commit(vec![RunEvent::StepFinished {
-                        step: key.clone(),
-                        result: StepResult::skipped(reason),
-                    }]);
+                    launch.progressed |= self.commit_after(
+                        index,
+                        vec![RunEvent::StepFinished {
+                            step: key.clone(),
+                            result: StepResult::skipped(reason),
+                        }],
+                    );
                 }
                 Decision::Start => match self.condition(step) {
-                    Ok(true) => {
-                        if self.commit(vec![RunEvent::StepQueued { step: key.clone() }]) {
-                            launch.started.push(index);
-                        }
-                    }
+                    Ok(true) => queued.push(index),
                     Ok(false) => {
                         let mut events = vec![RunEvent::StepFinished {
                             step: key.clone(),
@@ -236,7 +248,7 @@ impl<'a> Scheduler<'a> {
                         if let Some(target) = &step.on_false {
                             events.extend(self.route(index, target, EdgeKind::False));
                         }
-                        launch.progressed |= self.commit(events);
+                        launch.progressed |= self.commit_after(index, events);
                     }
                     Err(error) => {
                         // A condition that cannot be evaluated fails its step like any other
@@ -256,6 +268,15 @@ impl<'a> Scheduler<'a> {
                     }
                 },
             }
+        }
+        let events = queued
+            .iter()
+            .map(|&index| RunEvent::StepQueued {
+                step: self.keys[index].clone(),
+            })
+            .collect();
+        if !queued.is_empty() && self.commit(events) {
+            launch.started = queued;
         }
         launch
     }
@@ -315,6 +336,25 @@ impl<'a> Scheduler<'a> {
         self.shared.commit(events).is_ok()
     }
 
+    /// Commits the events of step `index` ending, and marks the steps whose decision they may
+    /// change: those after it, and those a route sends the run to or starts over.
+    fn commit_after(&self, index: usize, events: Vec<RunEvent>) -> bool {
+        let mut touched: Vec<usize> = self.successors[index].clone();
+        for event in &events {
+            if let RunEvent::RouteTaken { to, reset, .. } = event {
+                touched.extend(
+                    std::iter::once(to)
+                        .chain(reset)
+                        .filter_map(|key| self.position.get(key.id()).copied()),
+                );
+            }
+        }
+        if let Ok(mut dirty) = self.dirty.lock() {
+            dirty.extend(touched);
+        }
+        self.commit(events)
+    }
+
     /// Records a finished step and applies what it decides: routes, `on_failure`, a rejection.
     fn finish(&self, index: usize, outcome: StepOutcome) -> Verdict {
         let step = &self.graph.steps[index];
@@ -369,7 +409,7 @@ impl<'a> Scheduler<'a> {
             result,
         }];
         all.extend(events);
-        if !self.commit(all) {
+        if !self.commit_after(index, all) {
             return Verdict::Fail("the run store failed".to_owned());
         }
         if failed {

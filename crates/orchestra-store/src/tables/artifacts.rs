@@ -37,15 +37,14 @@ pub(crate) fn record(
     size: u64,
     at: &str,
 ) -> rusqlite::Result<()> {
-    connection.execute(
-        "INSERT OR REPLACE INTO artifacts (run_id, path, step, sha256, size, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    connection.prepare_cached("INSERT OR REPLACE INTO artifacts (run_id, path, step, sha256, size, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
         params![run, path, step.as_str(), sha256, i64::try_from(size).unwrap_or(i64::MAX), at],
     )?;
     Ok(())
 }
 
 pub(crate) fn all(connection: &Connection, run: &str) -> rusqlite::Result<Vec<ArtifactRow>> {
-    let mut statement = connection.prepare(
+    let mut statement = connection.prepare_cached(
         "SELECT path, step, sha256, size FROM artifacts WHERE run_id = ?1 ORDER BY path",
     )?;
 

@@ -42,8 +42,7 @@ pub(crate) fn started(
     at: &str,
     inputs: &Value,
 ) -> rusqlite::Result<()> {
-    connection.execute(
-        "INSERT OR REPLACE INTO attempts (run_id, step, attempt, started_at, inputs) VALUES (?1, ?2, ?3, ?4, ?5)",
+    connection.prepare_cached("INSERT OR REPLACE INTO attempts (run_id, step, attempt, started_at, inputs) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
         params![run, step.as_str(), attempt, at, inputs.to_string()],
     )?;
     Ok(())
@@ -57,8 +56,7 @@ pub(crate) fn failed(
     at: &str,
     error: &str,
 ) -> rusqlite::Result<()> {
-    connection.execute(
-        "UPDATE attempts SET finished_at = ?4, error = ?5 WHERE run_id = ?1 AND step = ?2 AND attempt = ?3",
+    connection.prepare_cached("UPDATE attempts SET finished_at = ?4, error = ?5 WHERE run_id = ?1 AND step = ?2 AND attempt = ?3")?.execute(
         params![run, step.as_str(), attempt, at, error],
     )?;
     Ok(())
@@ -70,9 +68,8 @@ pub(crate) fn finished(
     step: &StepKey,
     at: &str,
 ) -> rusqlite::Result<()> {
-    connection.execute(
-        "UPDATE attempts SET finished_at = COALESCE(finished_at, ?3)
-         WHERE run_id = ?1 AND step = ?2 AND attempt = (SELECT MAX(attempt) FROM attempts WHERE run_id = ?1 AND step = ?2)",
+    connection.prepare_cached("UPDATE attempts SET finished_at = COALESCE(finished_at, ?3)
+         WHERE run_id = ?1 AND step = ?2 AND attempt = (SELECT MAX(attempt) FROM attempts WHERE run_id = ?1 AND step = ?2)")?.execute(
         params![run, step.as_str(), at],
     )?;
     Ok(())
@@ -91,7 +88,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
 }
 
 pub(crate) fn all(connection: &Connection, run: &str) -> rusqlite::Result<Vec<AttemptRow>> {
-    let mut statement = connection.prepare(
+    let mut statement = connection.prepare_cached(
         "SELECT step, attempt, started_at, finished_at, inputs, error FROM attempts WHERE run_id = ?1 ORDER BY started_at, step, attempt",
     )?;
 

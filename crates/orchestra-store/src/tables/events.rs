@@ -17,11 +17,9 @@ CREATE TABLE events (
 
 /// The number of the run's last event, 0 for none.
 pub(crate) fn last_seq(connection: &Connection, run: &str) -> rusqlite::Result<u64> {
-    let last: Option<i64> = connection.query_row(
-        "SELECT MAX(seq) FROM events WHERE run_id = ?1",
-        params![run],
-        |row| row.get(0),
-    )?;
+    let last: Option<i64> = connection
+        .prepare_cached("SELECT MAX(seq) FROM events WHERE run_id = ?1")?
+        .query_row(params![run], |row| row.get(0))?;
     Ok(u64::try_from(last.unwrap_or(0)).unwrap_or(0))
 }
 
@@ -41,8 +39,7 @@ pub(crate) fn insert(
                 .and_then(|kind| kind.as_str().map(str::to_owned))
         })
         .unwrap_or_default();
-    connection.execute(
-        "INSERT INTO events (run_id, seq, at, kind, step, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    connection.prepare_cached("INSERT INTO events (run_id, seq, at, kind, step, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
         params![
             run,
             i64::try_from(seq).unwrap_or(i64::MAX),
@@ -61,8 +58,8 @@ pub(crate) fn all(
     connection: &Connection,
     run: &str,
 ) -> rusqlite::Result<Vec<Result<Record, String>>> {
-    let mut statement =
-        connection.prepare("SELECT seq, at, body FROM events WHERE run_id = ?1 ORDER BY seq")?;
+    let mut statement = connection
+        .prepare_cached("SELECT seq, at, body FROM events WHERE run_id = ?1 ORDER BY seq")?;
     let rows = statement.query_map(params![run], |row| {
         let seq: i64 = row.get(0)?;
         let at: String = row.get(1)?;

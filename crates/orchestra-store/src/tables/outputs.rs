@@ -18,24 +18,27 @@ pub(crate) fn record(
     run: &str,
     outputs: &Map<String, Value>,
 ) -> rusqlite::Result<()> {
-    connection.execute("DELETE FROM outputs WHERE run_id = ?1", params![run])?;
+    connection
+        .prepare_cached("DELETE FROM outputs WHERE run_id = ?1")?
+        .execute(params![run])?;
     for (position, (name, value)) in outputs.iter().enumerate() {
-        connection.execute(
-            "INSERT INTO outputs (run_id, name, position, value) VALUES (?1, ?2, ?3, ?4)",
-            params![
+        connection
+            .prepare_cached(
+                "INSERT INTO outputs (run_id, name, position, value) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
                 run,
                 name,
                 i64::try_from(position).unwrap_or(i64::MAX),
                 value.to_string()
-            ],
-        )?;
+            ])?;
     }
     Ok(())
 }
 
 pub(crate) fn all(connection: &Connection, run: &str) -> rusqlite::Result<Map<String, Value>> {
     let mut statement = connection
-        .prepare("SELECT name, value FROM outputs WHERE run_id = ?1 ORDER BY position")?;
+        .prepare_cached("SELECT name, value FROM outputs WHERE run_id = ?1 ORDER BY position")?;
     let rows = statement.query_map(params![run], |row| {
         let name: String = row.get(0)?;
         let value: String = row.get(1)?;

@@ -96,9 +96,8 @@ pub(crate) struct NewRun<'a> {
 }
 
 pub(crate) fn insert(connection: &Connection, run: &NewRun<'_>) -> rusqlite::Result<()> {
-    connection.execute(
-        "INSERT INTO runs (id, pipeline, file, snapshot, workspace, inputs, status, parent_run, parent_step, started_at, owner_pid, owner_host, heartbeat_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10, ?11, ?9)",
+    connection.prepare_cached("INSERT INTO runs (id, pipeline, file, snapshot, workspace, inputs, status, parent_run, parent_step, started_at, owner_pid, owner_host, heartbeat_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10, ?11, ?9)")?.execute(
         params![
             run.id,
             run.pipeline,
@@ -123,9 +122,8 @@ pub(crate) fn resume(
     at: &str,
     owner: (i64, &str),
 ) -> rusqlite::Result<()> {
-    connection.execute(
-        "UPDATE runs SET status = 'running', error = NULL, finished_at = NULL, owner_pid = ?2, owner_host = ?3,
-         heartbeat_at = ?4, cancel_requested_at = NULL WHERE id = ?1",
+    connection.prepare_cached("UPDATE runs SET status = 'running', error = NULL, finished_at = NULL, owner_pid = ?2, owner_host = ?3,
+         heartbeat_at = ?4, cancel_requested_at = NULL WHERE id = ?1")?.execute(
         params![id, owner.0, owner.1, at],
     )?;
     Ok(())
@@ -140,8 +138,7 @@ pub(crate) fn finish(
 ) -> rusqlite::Result<()> {
     // A paused run has no owner: whoever answers its approval resumes it.
     let finished_at = (status != RunStatus::Waiting).then_some(at);
-    connection.execute(
-        "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4, owner_pid = NULL, owner_host = NULL WHERE id = ?1",
+    connection.prepare_cached("UPDATE runs SET status = ?2, error = ?3, finished_at = ?4, owner_pid = NULL, owner_host = NULL WHERE id = ?1")?.execute(
         params![id, status.as_str(), error, finished_at],
     )?;
     Ok(())
@@ -149,16 +146,12 @@ pub(crate) fn finish(
 
 /// Proves the owner is alive; returns whether someone asked the run to stop.
 pub(crate) fn heartbeat(connection: &Connection, id: &str, at: &str) -> rusqlite::Result<bool> {
-    connection.execute(
-        "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1",
-        params![id, at],
-    )?;
+    connection
+        .prepare_cached("UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1")?
+        .execute(params![id, at])?;
     let requested: Option<String> = connection
-        .query_row(
-            "SELECT cancel_requested_at FROM runs WHERE id = ?1",
-            params![id],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT cancel_requested_at FROM runs WHERE id = ?1")?
+        .query_row(params![id], |row| row.get(0))
         .optional()?
         .flatten();
     Ok(requested.is_some())
@@ -169,19 +162,15 @@ pub(crate) fn request_cancel(
     id: &str,
     at: &str,
 ) -> rusqlite::Result<usize> {
-    connection.execute(
-        "UPDATE runs SET cancel_requested_at = ?2 WHERE id = ?1",
-        params![id, at],
-    )
+    connection
+        .prepare_cached("UPDATE runs SET cancel_requested_at = ?2 WHERE id = ?1")?
+        .execute(params![id, at])
 }
 
 pub(crate) fn get(connection: &Connection, id: &str) -> rusqlite::Result<Option<RunRow>> {
     connection
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"),
-            params![id],
-            from_row,
-        )
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"))?
+        .query_row(params![id], from_row)
         .optional()
 }
 
@@ -190,7 +179,7 @@ pub(crate) fn ids_starting_with(
     connection: &Connection,
     prefix: &str,
 ) -> rusqlite::Result<Vec<String>> {
-    let mut statement = connection.prepare(
+    let mut statement = connection.prepare_cached(
         "SELECT id FROM runs WHERE id >= ?1 AND id < ?1 || char(1114111) ORDER BY id LIMIT 3",
     )?;
 
@@ -200,7 +189,7 @@ pub(crate) fn ids_starting_with(
 }
 
 pub(crate) fn list(connection: &Connection, limit: usize) -> rusqlite::Result<Vec<RunRow>> {
-    let mut statement = connection.prepare(&format!(
+    let mut statement = connection.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM runs WHERE parent_run IS NULL ORDER BY started_at DESC, id DESC LIMIT ?1"
     ))?;
 

@@ -44,9 +44,8 @@ pub(crate) fn queued(
     step: &StepKey,
     at: &str,
 ) -> rusqlite::Result<()> {
-    connection.execute(
-        "INSERT INTO steps (run_id, step, status, queued_at) VALUES (?1, ?2, 'queued', ?3)
-         ON CONFLICT (run_id, step) DO UPDATE SET status = 'queued', queued_at = ?3, attempts = 0, started_at = NULL, finished_at = NULL",
+    connection.prepare_cached("INSERT INTO steps (run_id, step, status, queued_at) VALUES (?1, ?2, 'queued', ?3)
+         ON CONFLICT (run_id, step) DO UPDATE SET status = 'queued', queued_at = ?3, attempts = 0, started_at = NULL, finished_at = NULL")?.execute(
         params![run, step.as_str(), at],
     )?;
     Ok(())
@@ -59,9 +58,8 @@ pub(crate) fn started(
     attempt: u32,
     at: &str,
 ) -> rusqlite::Result<()> {
-    connection.execute(
-        "INSERT INTO steps (run_id, step, status, attempts, started_at) VALUES (?1, ?2, 'running', ?3, ?4)
-         ON CONFLICT (run_id, step) DO UPDATE SET status = 'running', attempts = ?3, started_at = COALESCE(started_at, ?4)",
+    connection.prepare_cached("INSERT INTO steps (run_id, step, status, attempts, started_at) VALUES (?1, ?2, 'running', ?3, ?4)
+         ON CONFLICT (run_id, step) DO UPDATE SET status = 'running', attempts = ?3, started_at = COALESCE(started_at, ?4)")?.execute(
         params![run, step.as_str(), attempt, at],
     )?;
     Ok(())
@@ -73,11 +71,12 @@ pub(crate) fn set_status(
     step: &StepKey,
     status: &str,
 ) -> rusqlite::Result<()> {
-    connection.execute(
-        "INSERT INTO steps (run_id, step, status) VALUES (?1, ?2, ?3)
+    connection
+        .prepare_cached(
+            "INSERT INTO steps (run_id, step, status) VALUES (?1, ?2, ?3)
          ON CONFLICT (run_id, step) DO UPDATE SET status = ?3",
-        params![run, step.as_str(), status],
-    )?;
+        )?
+        .execute(params![run, step.as_str(), status])?;
     Ok(())
 }
 
@@ -89,9 +88,8 @@ pub(crate) fn finished(
     at: &str,
 ) -> rusqlite::Result<()> {
     let body = serde_json::to_string(result).unwrap_or_default();
-    connection.execute(
-        "INSERT INTO steps (run_id, step, status, attempts, finished_at, result, inputs_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (run_id, step) DO UPDATE SET status = ?3, attempts = ?4, finished_at = ?5, result = ?6, inputs_hash = ?7",
+    connection.prepare_cached("INSERT INTO steps (run_id, step, status, attempts, finished_at, result, inputs_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (run_id, step) DO UPDATE SET status = ?3, attempts = ?4, finished_at = ?5, result = ?6, inputs_hash = ?7")?.execute(
         params![run, step.as_str(), result.status.as_str(), result.attempts, at, body, result.inputs_hash],
     )?;
     Ok(())
@@ -100,14 +98,12 @@ pub(crate) fn finished(
 /// A route back started these steps over; steps inside them are forgotten, as the run forgets
 /// them.
 pub(crate) fn reset(connection: &Connection, run: &str, step: &StepKey) -> rusqlite::Result<()> {
-    connection.execute(
-        "UPDATE steps SET status = 'pending' WHERE run_id = ?1 AND step = ?2",
-        params![run, step.as_str()],
-    )?;
+    connection
+        .prepare_cached("UPDATE steps SET status = 'pending' WHERE run_id = ?1 AND step = ?2")?
+        .execute(params![run, step.as_str()])?;
     let inside_item = format!("{}[", step.as_str());
     let inside_pass = format!("{}#", step.as_str());
-    connection.execute(
-        "DELETE FROM steps WHERE run_id = ?1 AND (substr(step, 1, length(?2)) = ?2 OR substr(step, 1, length(?3)) = ?3)",
+    connection.prepare_cached("DELETE FROM steps WHERE run_id = ?1 AND (substr(step, 1, length(?2)) = ?2 OR substr(step, 1, length(?3)) = ?3)")?.execute(
         params![run, inside_item, inside_pass],
     )?;
     Ok(())
@@ -115,15 +111,14 @@ pub(crate) fn reset(connection: &Connection, run: &str, step: &StepKey) -> rusql
 
 /// A resumed run: what was in flight is pending again.
 pub(crate) fn resume(connection: &Connection, run: &str) -> rusqlite::Result<()> {
-    connection.execute(
-        "UPDATE steps SET status = 'pending' WHERE run_id = ?1 AND status IN ('queued', 'running', 'waiting', 'failed', 'cancelled')",
+    connection.prepare_cached("UPDATE steps SET status = 'pending' WHERE run_id = ?1 AND status IN ('queued', 'running', 'waiting', 'failed', 'cancelled')")?.execute(
         params![run],
     )?;
     Ok(())
 }
 
 pub(crate) fn all(connection: &Connection, run: &str) -> rusqlite::Result<Vec<StepRow>> {
-    let mut statement = connection.prepare(
+    let mut statement = connection.prepare_cached(
         "SELECT step, status, attempts, queued_at, started_at, finished_at, result FROM steps WHERE run_id = ?1
          ORDER BY COALESCE(queued_at, started_at, finished_at), step",
     )?;
@@ -148,9 +143,8 @@ pub(crate) fn cached(
     hash: &str,
 ) -> rusqlite::Result<Option<(String, StepResult)>> {
     let found: Option<(String, String, String)> = connection
-        .query_row(
-            "SELECT run_id, step, result FROM steps WHERE inputs_hash = ?1 AND status = 'succeeded' AND result IS NOT NULL
-             ORDER BY finished_at DESC LIMIT 1",
+        .prepare_cached("SELECT run_id, step, result FROM steps WHERE inputs_hash = ?1 AND status = 'succeeded' AND result IS NOT NULL
+             ORDER BY finished_at DESC LIMIT 1")?.query_row(
             params![hash],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
