@@ -17,6 +17,7 @@ use super::generate::LLM_PARAMS;
 pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: super::generate::call_model,
+    effects: super::Effects::Changes,
 };
 
 /// What `agent` takes.

@@ -18,6 +18,7 @@ use crate::event::RunEvent;
 pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
+    effects: super::Effects::Changes,
 };
 
 /// What `approval` takes.

@@ -19,6 +19,7 @@ use crate::workspace::Workspace;
 pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
+    effects: super::Effects::ReadOnly,
 };
 
 /// What `file.list` takes.

@@ -15,6 +15,7 @@ use super::{Action, ActionOutput, Call, Done, Failure};
 pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
+    effects: super::Effects::ReadOnly,
 };
 
 /// What `file.read` takes.

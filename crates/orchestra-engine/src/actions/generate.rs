@@ -73,6 +73,7 @@ pub const LLM_PARAMS: [ParamSpec; 8] = [
 pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: super::generate::call_model,
+    effects: super::Effects::Changes,
 };
 
 /// What `generate` takes.

@@ -20,6 +20,7 @@ pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", 
 pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
+    effects: super::Effects::Changes,
 };
 
 /// What `http` takes.

@@ -36,6 +36,19 @@ pub struct Action {
     pub spec: ActionSpec,
     /// How one attempt runs.
     pub run: RunFn,
+    /// Whether it changes anything outside the run.
+    pub effects: Effects,
+}
+
+/// Whether an action changes anything outside the run, which decides when its start is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effects {
+    /// It only computes or reads (a template, reading a file): running it again changes
+    /// nothing, so its start is committed together with its end, one commit per attempt.
+    ReadOnly,
+    /// It writes files, runs programs, or calls servers or models: its start is committed before
+    /// it runs, so that an attempt cut short by a crash is known to have been in flight.
+    Changes,
 }
 
 /// How one attempt of an action runs.

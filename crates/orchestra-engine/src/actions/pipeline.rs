@@ -17,6 +17,7 @@ use super::{Action, ActionOutput, Call, Done, Failure};
 pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
+    effects: super::Effects::Changes,
 };
 
 /// What `pipeline` takes.

@@ -28,6 +28,7 @@ use crate::event::{RunEvent, Stream};
 pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
+    effects: super::Effects::Changes,
 };
 
 /// What `shell` takes.

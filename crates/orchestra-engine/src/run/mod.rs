@@ -31,6 +31,7 @@ use crate::actions::{ApprovalState, Env, Failure};
 use crate::event::{RunEvent, StepKey};
 use crate::plan::Plan;
 use crate::result::{RunStatus, StepResult};
+use crate::state::StepStatus;
 use crate::services::{ModelClient, Services, SinkError};
 use crate::templates::{Templates, context_value};
 use crate::workspace::Workspace;
@@ -138,6 +139,9 @@ pub(crate) struct Shared {
     fatal: Mutex<Option<String>>,
     /// The circuit breaker tripped.
     tripped: Mutex<Option<String>>,
+    /// Events that go out with the next commit: the starts of read-only actions (see
+    /// [`Effects::ReadOnly`](crate::actions::Effects)).
+    deferred: Mutex<Vec<RunEvent>>,
     global_dir: Option<PathBuf>,
     depth: u32,
 }
@@ -161,9 +165,22 @@ impl Shared {
             .state
             .lock()
             .map_err(|_| SinkError("the run's state was poisoned by a crash".to_owned()))?;
+        let mut deferred = self
+            .deferred
+            .lock()
+            .map(|mut deferred| std::mem::take(&mut *deferred))
+            .unwrap_or_default();
+        let events = if deferred.is_empty() {
+            events
+        } else {
+            deferred.extend(events);
+            deferred
+        };
         let at = self.services.clock.now();
-        let stamped: Vec<(Timestamp, RunEvent)> =
-            events.into_iter().map(|event| (at, event)).collect();
+        let stamped: Vec<(Timestamp, RunEvent)> = queued_first(&state, events)
+            .into_iter()
+            .map(|event| (at, event))
+            .collect();
         if let Err(error) = self.services.sink.record(&self.run_id, &stamped) {
             self.stop(error.0.clone());
             return Err(error);
@@ -176,6 +193,13 @@ impl Shared {
             }
         }
         Ok(())
+    }
+
+    /// Keeps an event to go out with the next commit, whoever makes it.
+    fn defer(&self, event: RunEvent) {
+        if let Ok(mut deferred) = self.deferred.lock() {
+            deferred.push(event);
+        }
     }
 
     /// Stops the run for a reason that is not a step's.
@@ -194,6 +218,36 @@ impl Shared {
     ) -> minijinja::Value {
         Scope::value(self, scope, frame, own)
     }
+}
+
+/// The events with a `StepQueued` before the first event of each step that leaves `Pending` by
+/// starting or ending after it ran. The scheduler launches a step without a commit of its own, so
+/// the step's first commit records both that it was queued and what it did: one commit fewer per
+/// step.
+fn queued_first(state: &RunState, events: Vec<RunEvent>) -> Vec<RunEvent> {
+    let mut queued: Vec<StepKey> = Vec::new();
+    let mut out = Vec::with_capacity(events.len() + 1);
+    for event in events {
+        let leaves_pending = match &event {
+            RunEvent::StepStarted { step, .. } => Some(step),
+            RunEvent::StepFinished { step, result }
+                if matches!(result.status, StepStatus::Succeeded | StepStatus::Failed)
+                    && !(result.reused_from.is_some() && result.attempts == 0) =>
+            {
+                Some(step)
+            }
+            _ => None,
+        };
+        if let Some(step) = leaves_pending
+            && state.status(step) == StepStatus::Pending
+            && !queued.contains(step)
+        {
+            queued.push(step.clone());
+            out.push(RunEvent::StepQueued { step: step.clone() });
+        }
+        out.push(event);
+    }
+    out
 }
 
 /// An action's view of its run.
@@ -325,6 +379,7 @@ fn run_at_depth(
             cancel: options.cancel.child_token(),
             fatal: Mutex::new(None),
             tripped: Mutex::new(None),
+            deferred: Mutex::new(Vec::new()),
             services,
             global_dir: request.global_dir,
             depth,

@@ -83,6 +83,9 @@ struct Scheduler<'a> {
     /// first all of them, then those after a step that ended, and those a route sent the run
     /// to or started over. Considering only these keeps each round's work small.
     dirty: Mutex<BTreeSet<usize>>,
+    /// The steps started and not yet ended. A started step stays `Pending` in the state until
+    /// its first commit (which records it as queued), so this keeps it from starting twice.
+    launched: Mutex<HashSet<usize>>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -122,6 +125,7 @@ impl<'a> Scheduler<'a> {
             activators,
             successors,
             dirty: Mutex::new((0..graph.steps.len()).collect()),
+            launched: Mutex::new(HashSet::new()),
         }
     }
 
@@ -154,6 +158,9 @@ impl<'a> Scheduler<'a> {
             let Some((index, outcome)) = running.next().await else {
                 break;
             };
+            if let Ok(mut launched) = self.launched.lock() {
+                launched.remove(&index);
+            }
             if matches!(outcome, StepOutcome::Parked) {
                 parked = true;
             }
@@ -217,13 +224,16 @@ impl<'a> Scheduler<'a> {
                 .lock()
                 .map(|mut dirty| std::mem::take(&mut *dirty))
                 .unwrap_or_default();
+            let Ok(launched) = self.launched.lock() else {
+                return launch;
+            };
             candidates
                 .into_iter()
+                .filter(|index| !launched.contains(index))
                 .filter(|&index| state.status(&self.keys[index]) == StepStatus::Pending)
                 .filter_map(|index| self.decide(index, &state).map(|decision| (index, decision)))
                 .collect()
         };
-        // The steps that start are queued together, in one commit.
         let mut queued = Vec::new();
         for (index, decision) in decisions {
             let key = &self.keys[index];
@@ -258,26 +268,20 @@ impl<'a> Scheduler<'a> {
                             0,
                             0,
                         );
-                        if self.commit(vec![RunEvent::StepQueued { step: key.clone() }]) {
-                            let verdict = self.finish(index, StepOutcome::Finished(result));
-                            launch.progressed = true;
-                            if !matches!(verdict, Verdict::GoOn) {
-                                launch.stop.get_or_insert(verdict);
-                            }
+                        let verdict = self.finish(index, StepOutcome::Finished(result));
+                        launch.progressed = true;
+                        if !matches!(verdict, Verdict::GoOn) {
+                            launch.stop.get_or_insert(verdict);
                         }
                     }
                 },
             }
         }
-        let events = queued
-            .iter()
-            .map(|&index| RunEvent::StepQueued {
-                step: self.keys[index].clone(),
-            })
-            .collect();
-        if !queued.is_empty() && self.commit(events) {
-            launch.started = queued;
+        // Each step records that it was queued with its own first event (see `queued_first`).
+        if let Ok(mut launched) = self.launched.lock() {
+            launched.extend(queued.iter().copied());
         }
+        launch.started = queued;
         launch
     }
 

@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 use super::context::Frame;
 use super::scope::{ScopeEnd, run_scope};
 use super::{Shared, StepEnv};
-use crate::actions::{self, ActionOutput, Call, Done};
+use crate::actions::{self, ActionOutput, Call, Done, Effects};
 use crate::event::{RunEvent, StepKey};
 use crate::plan::{Graph, PlannedStep, Work, describe_duration};
 use crate::result::StepResult;
@@ -155,10 +155,22 @@ async fn run_action(
         }
     }
     // The run's concurrency limit counts steps that do work; bodies do not hold a place.
+    // A step that must wait for a place is shown as queued while it waits.
     let _permit = match &shared.concurrency {
-        Some(limit) => tokio::select! {
-            permit = Arc::clone(limit).acquire_owned() => permit.ok(),
-            () = frame.cancel.cancelled() => return StepOutcome::Finished(cancelled(0, 0)),
+        Some(limit) => match Arc::clone(limit).try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                if shared
+                    .commit(vec![RunEvent::StepQueued { step: key.clone() }])
+                    .is_err()
+                {
+                    return StepOutcome::Finished(cancelled(0, 0));
+                }
+                tokio::select! {
+                    permit = Arc::clone(limit).acquire_owned() => permit.ok(),
+                    () = frame.cancel.cancelled() => return StepOutcome::Finished(cancelled(0, 0)),
+                }
+            }
         },
         None => None,
     };
@@ -170,14 +182,16 @@ async fn run_action(
     };
     let mut attempt = 1;
     loop {
-        if shared
-            .commit(vec![RunEvent::StepStarted {
-                step: key.clone(),
-                attempt,
-                inputs: inputs.clone(),
-            }])
-            .is_err()
-        {
+        let start = RunEvent::StepStarted {
+            step: key.clone(),
+            attempt,
+            inputs: inputs.clone(),
+        };
+        // A read-only action's start goes out with its end; any other's is durable before the
+        // action touches anything.
+        if action.effects == Effects::ReadOnly {
+            shared.defer(start);
+        } else if shared.commit(vec![start]).is_err() {
             return StepOutcome::Finished(cancelled(attempt, 0));
         }
         let call = Call {

@@ -15,7 +15,7 @@ CREATE TABLE steps (
     result TEXT,
     inputs_hash TEXT,
     PRIMARY KEY (run_id, step)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE INDEX steps_by_inputs ON steps (inputs_hash, finished_at) WHERE inputs_hash IS NOT NULL AND status = 'succeeded';
 ";
 
