@@ -12,6 +12,7 @@ mod scope;
 mod state;
 mod step;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -142,6 +143,13 @@ pub(crate) struct Shared {
     /// Events that go out with the next commit: the starts of read-only actions (see
     /// [`Effects::ReadOnly`](crate::actions::Effects)).
     deferred: Mutex<Vec<RunEvent>>,
+    /// While this holds a list, commits are staged: applied to the state and kept here, to be
+    /// recorded together by [`Shared::flush`]. The scheduler stages only while it settles steps
+    /// that ended, a stretch in which nothing outside the run is touched and no one is shown
+    /// anything, so "durable before visible" still holds; it turns many commits into one.
+    staged: Mutex<Option<Vec<(Timestamp, RunEvent)>>>,
+    /// The concurrency places of steps whose work ended and whose end is not recorded yet.
+    held_places: Mutex<HashMap<StepKey, tokio::sync::OwnedSemaphorePermit>>,
     global_dir: Option<PathBuf>,
     depth: u32,
 }
@@ -181,7 +189,13 @@ impl Shared {
             .into_iter()
             .map(|event| (at, event))
             .collect();
-        if let Err(error) = self.services.sink.record(&self.run_id, &stamped) {
+        let mut staged = self
+            .staged
+            .lock()
+            .map_err(|_| SinkError("the run's state was poisoned by a crash".to_owned()))?;
+        if staged.is_none()
+            && let Err(error) = self.services.sink.record(&self.run_id, &stamped)
+        {
             self.stop(error.0.clone());
             return Err(error);
         }
@@ -192,7 +206,50 @@ impl Shared {
                 return Err(SinkError(message));
             }
         }
+        if let Some(staged) = staged.as_mut() {
+            staged.extend(stamped);
+        }
         Ok(())
+    }
+
+    /// Keeps the concurrency place of a step whose work ended until its end is recorded.
+    fn hold_place(&self, step: StepKey, permit: tokio::sync::OwnedSemaphorePermit) {
+        if let Ok(mut held) = self.held_places.lock() {
+            held.insert(step, permit);
+        }
+    }
+
+    /// Gives back the places of steps whose end is now recorded.
+    fn release_places(&self, steps: &[StepKey]) {
+        if let Ok(mut held) = self.held_places.lock() {
+            for step in steps {
+                held.remove(step);
+            }
+        }
+    }
+
+    /// From now until [`Shared::flush`], commits are staged.
+    fn stage(&self) {
+        if let Ok(mut staged) = self.staged.lock() {
+            staged.get_or_insert_with(Vec::new);
+        }
+    }
+
+    /// Records what was staged, in one commit, and stops staging.
+    fn flush(&self) -> Result<(), SinkError> {
+        let staged = self
+            .staged
+            .lock()
+            .map_err(|_| SinkError("the run's state was poisoned by a crash".to_owned()))?
+            .take()
+            .unwrap_or_default();
+        if staged.is_empty() {
+            return Ok(());
+        }
+        self.services
+            .sink
+            .record(&self.run_id, &staged)
+            .inspect_err(|error| self.stop(error.0.clone()))
     }
 
     /// Keeps an event to go out with the next commit, whoever makes it.
@@ -380,6 +437,8 @@ fn run_at_depth(
             fatal: Mutex::new(None),
             tripped: Mutex::new(None),
             deferred: Mutex::new(Vec::new()),
+            staged: Mutex::new(None),
+            held_places: Mutex::new(HashMap::new()),
             services,
             global_dir: request.global_dir,
             depth,

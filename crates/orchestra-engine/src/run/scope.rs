@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use orchestra_pipeline::model::{EdgeKind, Join, OnFailure};
@@ -19,6 +19,9 @@ use crate::event::{RunEvent, SkipReason, StepKey};
 use crate::plan::{Graph, PlannedStep};
 use crate::result::StepResult;
 use crate::state::StepStatus;
+
+/// The most ended steps settled in one commit.
+const MAX_SETTLED_TOGETHER: usize = 512;
 
 /// How a scope ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,24 +158,42 @@ impl<'a> Scheduler<'a> {
                     continue;
                 }
             }
-            let Some((index, outcome)) = running.next().await else {
+            let Some(first) = running.next().await else {
                 break;
             };
-            if let Ok(mut launched) = self.launched.lock() {
-                launched.remove(&index);
+            // Every step that has ended by now is settled in one commit.
+            let mut ended = vec![first];
+            while ended.len() < MAX_SETTLED_TOGETHER
+                && let Some(Some(more)) = running.next().now_or_never()
+            {
+                ended.push(more);
             }
-            if matches!(outcome, StepOutcome::Parked) {
-                parked = true;
-            }
-            match self.finish(index, outcome) {
-                Verdict::GoOn => {}
-                Verdict::Fail(error) => {
-                    failed.get_or_insert(error);
+            self.shared.stage();
+            let settled: Vec<StepKey> = ended
+                .iter()
+                .map(|(index, _)| self.keys[*index].clone())
+                .collect();
+            for (index, outcome) in ended {
+                if let Ok(mut launched) = self.launched.lock() {
+                    launched.remove(&index);
                 }
-                Verdict::Reject(reason) => {
-                    rejected.get_or_insert(reason);
+                if matches!(outcome, StepOutcome::Parked) {
+                    parked = true;
+                }
+                match self.finish(index, outcome) {
+                    Verdict::GoOn => {}
+                    Verdict::Fail(error) => {
+                        failed.get_or_insert(error);
+                    }
+                    Verdict::Reject(reason) => {
+                        rejected.get_or_insert(reason);
+                    }
                 }
             }
+            if self.shared.flush().is_err() {
+                failed.get_or_insert_with(|| "the run store failed".to_owned());
+            }
+            self.shared.release_places(&settled);
         }
         if let Some(error) = failed {
             ScopeEnd::Failed(error)

@@ -156,10 +156,11 @@ async fn run_action(
     }
     // The run's concurrency limit counts steps that do work; bodies do not hold a place.
     // A step that must wait for a place is shown as queued while it waits.
-    let _permit = match &shared.concurrency {
-        Some(limit) => match Arc::clone(limit).try_acquire_owned() {
-            Ok(permit) => Some(permit),
-            Err(_) => {
+    let permit = match &shared.concurrency {
+        Some(limit) => {
+            if let Ok(permit) = Arc::clone(limit).try_acquire_owned() {
+                Some(permit)
+            } else {
                 if shared
                     .commit(vec![RunEvent::StepQueued { step: key.clone() }])
                     .is_err()
@@ -171,8 +172,13 @@ async fn run_action(
                     () = frame.cancel.cancelled() => return StepOutcome::Finished(cancelled(0, 0)),
                 }
             }
-        },
+        }
         None => None,
+    };
+    let _place = Place {
+        shared,
+        key,
+        permit,
     };
     let first_start = shared.services.clock.now();
     let policy = &step.retry;
@@ -248,6 +254,23 @@ async fn run_action(
             () = frame.cancel.cancelled() => return StepOutcome::Finished(cancelled(attempt, duration)),
         }
         attempt += 1;
+    }
+}
+
+/// A step's place under the run's concurrency limit. When the step's work ends the place is not
+/// given back at once but handed to the scheduler, which gives it back once the step's end is
+/// recorded: so the log never shows more steps running than the limit allows.
+struct Place<'a> {
+    shared: &'a Shared,
+    key: &'a StepKey,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            self.shared.hold_place(self.key.clone(), permit);
+        }
     }
 }
 
