@@ -12,6 +12,8 @@ pub enum Shape {
     Chain,
     /// One root, every other step reads it, and a last step joins them all.
     FanOut,
+    /// No step depends on another.
+    Parallel,
 }
 
 impl Shape {
@@ -20,6 +22,7 @@ impl Shape {
         match self {
             Self::Chain => "chain",
             Self::FanOut => "fan-out",
+            Self::Parallel => "parallel",
         }
     }
 }
@@ -32,6 +35,10 @@ pub enum Work {
     /// A `template` step that renders what it reads: no process, no file, only the engine's own
     /// work and its durable checkpoints (for the engine's overhead per step).
     Noop,
+    /// A `template` step whose output is 10 KB of text (for memory).
+    TenKilobytes,
+    /// A `shell` step that sleeps 0.2 s (for concurrency).
+    Nap,
 }
 
 /// The YAML of a pipeline of `steps` shell steps in the given shape. Every step but the first
@@ -49,13 +56,14 @@ pub fn generate_work(shape: Shape, steps: usize, work: Work) -> String {
     let id = |n: usize| format!("s{n:05}");
     let (action, key, quote) = match work {
         Work::Echo => ("shell", "run", ("[echo, \"", "\"]")),
-        Work::Noop => ("template", "template", ("\"", "\"")),
+        Work::Noop | Work::TenKilobytes => ("template", "template", ("\"", "\"")),
+        Work::Nap => ("shell", "run", ("[sleep, \"0.2\"]", "")),
     };
     for n in 0..steps {
         let _ = writeln!(text, "  - id: {}", id(n));
         let _ = writeln!(text, "    action: {action}");
         let reads = match (shape, n) {
-            (_, 0) => None,
+            (_, 0) | (Shape::Parallel, _) => None,
             (Shape::Chain, _) => Some(vec![id(n - 1)]),
             (Shape::FanOut, n) if n + 1 == steps => Some((1..n).map(id).collect()),
             (Shape::FanOut, _) => Some(vec![id(0)]),
@@ -67,7 +75,12 @@ pub fn generate_work(shape: Shape, steps: usize, work: Work) -> String {
                 format!("{{{{ {}.output }}}}", reads[0])
             }
         };
-        let _ = writeln!(text, "    {key}: {}{read}{}", quote.0, quote.1);
+        let value = match work {
+            Work::Echo | Work::Noop => read,
+            Work::TenKilobytes => "{{ 'x' * 10240 }}".to_owned(),
+            Work::Nap => String::new(),
+        };
+        let _ = writeln!(text, "    {key}: {}{value}{}", quote.0, quote.1);
     }
     text
 }

@@ -10,5 +10,5 @@ mod project;
 pub use orchestra_engine::qc::{QcIssue, QcReport, Severity};
 pub use orchestra_engine::report::{human_duration, log_markdown, report_html, report_markdown};
 pub use orchestra_engine::{PipelineResult, Record, RunEvent, RunStatus, StepKey, StepStatus};
-pub use orchestra_store::{ArtifactRow, AttemptRow, RunRow, StepRow, Store, StoreError};
-pub use project::{ApiError, Finished, Project, StartOptions};
+pub use orchestra_store::{ArtifactRow, AttemptRow, RunRow, StepLine, StepRow, Store, StoreError};
+pub use project::{ApiError, Finished, Overview, Project, StartOptions};

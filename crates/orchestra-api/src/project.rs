@@ -8,7 +8,7 @@ use orchestra_engine::run::{RunOptions, RunOutcome, RunRequest, RunState};
 use orchestra_engine::services::Services;
 use orchestra_engine::{CATALOG, PipelineResult, Plan, RunEvent, RunStatus, StepStatus, compile};
 use orchestra_pipeline::{Checked, Library, Report, Source, check, check_file};
-use orchestra_store::{RunRow, Store, StoreError, Subscriber};
+use orchestra_store::{RunRow, StepLine, Store, StoreError, Subscriber};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -57,6 +57,19 @@ pub struct Finished {
     pub run_id: String,
     /// How it ended.
     pub outcome: RunOutcome,
+}
+
+/// A run in brief, as a shell shows it after the run or in `show`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Overview {
+    /// The run.
+    pub run: RunRow,
+    /// A line per step, in the order they were reached.
+    pub steps: Vec<StepLine>,
+    /// What it returned.
+    pub outputs: Map<String, Value>,
+    /// The files it produced.
+    pub artifacts: Vec<orchestra_store::ArtifactRow>,
 }
 
 /// A folder of pipelines and its run store.
@@ -384,6 +397,18 @@ impl Project {
     /// The runs, newest first.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRow>, ApiError> {
         Ok(self.store.runs(limit)?)
+    }
+
+    /// A run in brief: its row, a line per step, its outputs and files. Read from the store's
+    /// summaries without what the steps produced, so it stays small for a run of any size.
+    pub fn overview(&self, run: &str) -> Result<Overview, ApiError> {
+        let row = self.store.run(run)?;
+        Ok(Overview {
+            steps: self.store.step_lines(&row.id)?,
+            outputs: self.store.outputs(&row.id)?,
+            artifacts: self.store.artifacts(&row.id)?,
+            run: row,
+        })
     }
 
     /// Everything a run produced, from its log; its steps are named from the pipeline snapshot

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 pub use tables::artifacts::ArtifactRow;
 pub use tables::attempts::AttemptRow;
 pub use tables::runs::RunRow;
-pub use tables::steps::StepRow;
+pub use tables::steps::{StepLine, StepRow};
 
 /// How long an owner may stay silent before its run counts as interrupted. Owners beat every
 /// second; this leaves room for a busy machine.
@@ -286,6 +286,11 @@ impl Store {
     /// The steps of a run.
     pub fn steps(&self, run: &str) -> Result<Vec<StepRow>, StoreError> {
         self.with(|connection| tables::steps::all(connection, run))
+    }
+
+    /// The steps of a run in brief, without their outputs.
+    pub fn step_lines(&self, run: &str) -> Result<Vec<StepLine>, StoreError> {
+        self.with(|connection| tables::steps::lines(connection, run))
     }
 
     /// The attempts of a run's steps.

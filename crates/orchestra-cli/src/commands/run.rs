@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use orchestra_api::{
-    ApiError, Finished, PipelineResult, Project, RunStatus, StartOptions, human_duration,
+    ApiError, Finished, Overview, Project, RunStatus, StartOptions, StepLine, human_duration,
 };
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -142,23 +142,25 @@ fn drive<'a>(
 
 /// Prints the run's summary (or its result as JSON) and maps its status to the exit code.
 fn summary(project: &Project, finished: &Finished, json: bool) -> Outcome {
-    let result = project.result(&finished.run_id);
     if json {
-        return match &result {
-            Ok(result) => match super::print_json(result) {
+        return match project.result(&finished.run_id) {
+            Ok(result) => match super::print_json(&result) {
                 Outcome::Clean => outcome(finished.outcome.status),
                 failed => failed,
             },
-            Err(error) => report_error(error),
+            Err(error) => report_error(&error),
         };
     }
-    if let Ok(result) = &result {
-        print_result(result);
+    let overview = project.overview(&finished.run_id);
+    if let Ok(overview) = &overview {
+        print_overview(overview);
     }
     let status = finished.outcome.status;
-    let took = result
+    let took = overview
         .as_ref()
-        .map(|result| human_duration(result.duration_ms))
+        .ok()
+        .and_then(|overview| overview.run.duration_ms())
+        .map(human_duration)
         .unwrap_or_default();
     let line = match status {
         RunStatus::Waiting => format!(
@@ -180,42 +182,70 @@ fn summary(project: &Project, finished: &Finished, json: bool) -> Outcome {
     outcome(status)
 }
 
+/// Up to this many steps, every step gets a line; beyond it, the counts and the steps that did
+/// not succeed.
+const ALL_STEPS_UP_TO: usize = 40;
+/// How many steps that did not succeed are listed for a large run.
+const NOTABLE_STEPS: usize = 20;
+
 /// The steps, outputs and files of a run, for people.
-pub fn print_result(result: &PipelineResult) {
-    let width = result
-        .steps
-        .iter()
-        .map(|step| step.key.chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    anstream::println!("\n{:width$}  {:10}  {:>8}  note", "step", "status", "time");
-    for step in &result.steps {
-        let note = step
-            .error
-            .as_deref()
-            .map(sanitize)
-            .or_else(|| {
-                step.skipped
-                    .map(|reason| format!("{reason:?}").to_lowercase())
-            })
-            .or_else(|| {
-                step.reused_from
-                    .as_ref()
-                    .map(|from| format!("reused from {from}"))
-            })
-            .unwrap_or_default();
-        let note = note.lines().next().unwrap_or_default().to_owned();
-        anstream::println!(
-            "{:width$}  {:10}  {:>8}  {note}",
-            step.key,
-            step.status.as_str(),
-            human_duration(step.duration_ms)
-        );
+pub fn print_overview(overview: &Overview) {
+    let shown: Vec<&StepLine> = if overview.steps.len() <= ALL_STEPS_UP_TO {
+        overview.steps.iter().collect()
+    } else {
+        overview
+            .steps
+            .iter()
+            .filter(|step| step.status != "succeeded")
+            .take(NOTABLE_STEPS)
+            .collect()
+    };
+    if overview.steps.len() > ALL_STEPS_UP_TO {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for step in &overview.steps {
+            match counts.iter_mut().find(|(status, _)| *status == step.status) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((&step.status, 1)),
+            }
+        }
+        let counts: Vec<String> = counts
+            .iter()
+            .map(|(status, count)| format!("{count} {status}"))
+            .collect();
+        anstream::println!("\n{} steps: {}", overview.steps.len(), counts.join(", "));
     }
-    if !result.outputs.is_empty() {
+    if !shown.is_empty() {
+        let width = shown
+            .iter()
+            .map(|step| step.step.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        anstream::println!("\n{:width$}  {:10}  {:>8}  note", "step", "status", "time");
+        for step in &shown {
+            let note = step
+                .error
+                .as_deref()
+                .map(sanitize)
+                .or_else(|| step.skipped.clone())
+                .or_else(|| {
+                    step.reused_from
+                        .as_ref()
+                        .map(|from| format!("reused from {from}"))
+                })
+                .unwrap_or_default();
+            let note = note.lines().next().unwrap_or_default().to_owned();
+            anstream::println!(
+                "{:width$}  {:10}  {:>8}  {note}",
+                sanitize(&step.step),
+                step.status,
+                step.duration_ms.map(human_duration).unwrap_or_default()
+            );
+        }
+    }
+    if !overview.outputs.is_empty() {
         anstream::println!("\noutputs");
-        for (name, value) in &result.outputs {
+        for (name, value) in &overview.outputs {
             let text = match value {
                 Value::String(text) => text.clone(),
                 other => other.to_string(),
@@ -227,9 +257,9 @@ pub fn print_result(result: &PipelineResult) {
             }
         }
     }
-    if !result.artifacts.is_empty() {
-        anstream::println!("\nfiles (in {})", result.workspace);
-        for artifact in &result.artifacts {
+    if !overview.artifacts.is_empty() {
+        anstream::println!("\nfiles (in {})", overview.run.workspace);
+        for artifact in &overview.artifacts {
             anstream::println!(
                 "  {} ({} bytes, from {})",
                 artifact.path,

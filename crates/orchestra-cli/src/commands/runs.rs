@@ -45,7 +45,7 @@ pub fn run(json: bool, global_dir: Option<&Path>) -> Outcome {
             run.pipeline,
             run.status.as_str(),
             local_time(&run.started_at),
-            duration(run).map(human_duration).unwrap_or_default()
+            run.duration_ms().map(human_duration).unwrap_or_default()
         );
     }
     Outcome::Clean
@@ -59,18 +59,9 @@ fn row_json(run: &RunRow) -> serde_json::Value {
         "status": run.status.as_str(),
         "started_at": run.started_at,
         "finished_at": run.finished_at,
-        "duration_ms": duration(run),
+        "duration_ms": run.duration_ms(),
         "error": run.error,
     })
-}
-
-fn duration(run: &RunRow) -> Option<u64> {
-    let start: jiff::Timestamp = run.started_at.parse().ok()?;
-    let end: jiff::Timestamp = match &run.finished_at {
-        Some(end) => end.parse().ok()?,
-        None => run.heartbeat_at.as_deref()?.parse().ok()?,
-    };
-    u64::try_from(end.duration_since(start).as_millis()).ok()
 }
 
 /// A stored time shown in the machine's time zone, to the second.

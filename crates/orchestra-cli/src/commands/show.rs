@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use orchestra_api::{PipelineResult, log_markdown, report_html, report_markdown};
+use orchestra_api::{Overview, PipelineResult, log_markdown, report_html, report_markdown};
 use serde_json::json;
 
-use super::run::{current_project, print_result, report_error};
+use super::run::{current_project, print_overview, report_error};
 use crate::Outcome;
 use crate::progress::sanitize;
 
@@ -25,22 +25,30 @@ pub fn run(run_id: &str, view: View, json: bool, global_dir: Option<&Path>) -> O
         Ok(project) => project,
         Err(error) => return report_error(&error),
     };
-    let result = match project.result(run_id) {
-        Ok(result) => result,
-        Err(error) => return report_error(&error),
+    // The summary for people reads only the store's summaries; every other view reads the log.
+    let result = match (view, json) {
+        (View::Summary, false) => {
+            return match project.overview(run_id) {
+                Ok(overview) => {
+                    summary(&overview);
+                    Outcome::Clean
+                }
+                Err(error) => report_error(&error),
+            };
+        }
+        _ => match project.result(run_id) {
+            Ok(result) => result,
+            Err(error) => return report_error(&error),
+        },
     };
     match (view, json) {
-        (View::Summary | View::Markdown | View::Html, true) => {
+        (View::Summary, false) | (View::Summary | View::Markdown | View::Html, true) => {
             let qc = result.qc();
             super::print_json(&json!({ "result": result, "qc": qc }))
         }
         (View::Log, true) => super::print_json(&result.log),
         (View::Outputs, true) => super::print_json(&result.outputs),
         (View::Qc, true) => super::print_json(&result.qc()),
-        (View::Summary, false) => {
-            summary(&result);
-            Outcome::Clean
-        }
         (View::Log, false) => {
             anstream::print!("{}", sanitize_block(&log_markdown(&result)));
             Outcome::Clean
@@ -70,18 +78,14 @@ pub fn run(run_id: &str, view: View, json: bool, global_dir: Option<&Path>) -> O
     }
 }
 
-fn summary(result: &PipelineResult) {
-    anstream::println!(
-        "run {} of {} ({})",
-        result.run_id,
-        result.pipeline,
-        result.file
-    );
-    anstream::println!("status: {}", result.status.as_str());
-    if let Some(error) = &result.error {
+fn summary(overview: &Overview) {
+    let run = &overview.run;
+    anstream::println!("run {} of {} ({})", run.id, run.pipeline, run.file);
+    anstream::println!("status: {}", run.status.as_str());
+    if let Some(error) = &run.error {
         anstream::println!("error: {}", sanitize(error));
     }
-    print_result(result);
+    print_overview(overview);
 }
 
 fn qc(result: &PipelineResult) {

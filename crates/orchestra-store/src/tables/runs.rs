@@ -59,6 +59,18 @@ pub struct RunRow {
     pub heartbeat_at: Option<String>,
 }
 
+impl RunRow {
+    /// How long it ran: to its end, or, while it runs, to its owner's last heartbeat.
+    pub fn duration_ms(&self) -> Option<u64> {
+        let start: jiff::Timestamp = self.started_at.parse().ok()?;
+        let end: jiff::Timestamp = match &self.finished_at {
+            Some(end) => end.parse().ok()?,
+            None => self.heartbeat_at.as_deref()?.parse().ok()?,
+        };
+        u64::try_from(end.duration_since(start).as_millis()).ok()
+    }
+}
+
 const COLUMNS: &str = "id, pipeline, file, snapshot, workspace, inputs, status, error, parent_run, started_at, finished_at, owner_pid, owner_host, heartbeat_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<RunRow> {

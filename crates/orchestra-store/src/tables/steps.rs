@@ -137,6 +137,48 @@ pub(crate) fn all(connection: &Connection, run: &str) -> rusqlite::Result<Vec<St
     rows.collect()
 }
 
+/// One step of a run in brief: everything but what it produced, so that a run of any size can
+/// be summarised without reading its outputs into memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepLine {
+    /// The step's key.
+    pub step: String,
+    /// Its status word.
+    pub status: String,
+    /// Its attempts so far.
+    pub attempts: u32,
+    /// How long it took, in milliseconds, once finished.
+    pub duration_ms: Option<u64>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Why it was skipped.
+    pub skipped: Option<String>,
+    /// Where a reused result came from.
+    pub reused_from: Option<String>,
+}
+
+pub(crate) fn lines(connection: &Connection, run: &str) -> rusqlite::Result<Vec<StepLine>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT step, status, attempts, json_extract(result, '$.duration_ms'), json_extract(result, '$.error'),
+                json_extract(result, '$.skipped'), json_extract(result, '$.reused_from')
+         FROM steps WHERE run_id = ?1 ORDER BY COALESCE(queued_at, started_at, finished_at), step",
+    )?;
+    let rows = statement.query_map(params![run], |row| {
+        Ok(StepLine {
+            step: row.get(0)?,
+            status: row.get(1)?,
+            attempts: row.get(2)?,
+            duration_ms: row
+                .get::<_, Option<i64>>(3)?
+                .and_then(|ms| u64::try_from(ms).ok()),
+            error: row.get(4)?,
+            skipped: row.get(5)?,
+            reused_from: row.get(6)?,
+        })
+    })?;
+    rows.collect()
+}
+
 /// The newest succeeded result with these inputs, and where it came from.
 pub(crate) fn cached(
     connection: &Connection,
