@@ -7,6 +7,7 @@
 //! by folding its events. One process owns a running run and proves it with a heartbeat; a run
 //! whose owner died shows as interrupted, never as running forever.
 
+mod checkpointer;
 mod tables;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +66,9 @@ pub type Subscriber = Arc<dyn Fn(&str, &Record) + Send + Sync>;
 /// The run store of one project.
 pub struct Store {
     path: PathBuf,
+    /// Stops (and closes its connection) before `connection` closes, so that the writer's
+    /// connection is the last and leaves the database whole, without its log.
+    _checkpointer: Option<checkpointer::Checkpointer>,
     connection: Mutex<Connection>,
     subscribers: Mutex<Vec<Subscriber>>,
     owner: (i64, String),
@@ -107,6 +111,7 @@ impl Store {
             })?;
         Ok(Self {
             path: path.to_path_buf(),
+            _checkpointer: checkpointer::Checkpointer::start(path),
             connection: Mutex::new(connection),
             subscribers: Mutex::new(Vec::new()),
             owner: (i64::from(std::process::id()), host_name()),
@@ -399,15 +404,8 @@ impl RunSink for Store {
 
     fn heartbeat(&self, run: &str, at: Timestamp) -> Result<Control, SinkError> {
         let at = at.to_string();
-        self.with(|connection| {
-            let cancel_requested = tables::runs::heartbeat(connection, run, &at)?;
-            // The log is copied back into the database here, once a second, rather than by
-            // whichever commit happens to fill it: a busy page is written back once, not many
-            // times, and no step waits for it. A reader in the way only postpones it.
-            connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-            Ok(cancel_requested)
-        })
-        .map(|cancel_requested| Control { cancel_requested })
+        self.with(|connection| tables::runs::heartbeat(connection, run, &at))
+            .map(|cancel_requested| Control { cancel_requested })
         .map_err(|error| SinkError(error.to_string()))
     }
 
@@ -426,9 +424,9 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
     connection.set_prepared_statement_cache_capacity(64);
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "NORMAL")?;
-    // Checkpoints happen on the owner's heartbeat (see `heartbeat`) and when the store closes;
-    // a commit checkpoints only when a burst has filled 40 MB of log, and the log file is cut
-    // back to 64 MB after a checkpoint.
+    // Checkpoints happen in the background (see `checkpointer`) and when the store closes; a
+    // commit checkpoints only if they fall behind by 40 MB of log, and the log file is cut back
+    // to 64 MB after a checkpoint.
     connection.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     connection.pragma_update(None, "journal_size_limit", 64 << 20)?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
