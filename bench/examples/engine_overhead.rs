@@ -45,7 +45,10 @@ fn main() {
             "the run must succeed"
         );
         let log = project.store().events(&finished.run_id).expect("the log");
-        let (first, last) = (log.first().expect("an event"), log.last().expect("an event"));
+        let (first, last) = (
+            log.first().expect("an event"),
+            log.last().expect("an event"),
+        );
         run.push(last.at.duration_since(first.at).as_secs_f64());
     }
     #[allow(clippy::cast_precision_loss)] // Step counts are far below 2^52.

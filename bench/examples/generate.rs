@@ -19,7 +19,11 @@ fn main() {
         _ => generate_work(Shape::Chain, steps, work),
     };
     if let Some(limit) = args.get(3) {
-        text = text.replacen("steps:\n", &format!("limits:\n  concurrency: {limit}\nsteps:\n"), 1);
+        text = text.replacen(
+            "steps:\n",
+            &format!("limits:\n  concurrency: {limit}\nsteps:\n"),
+            1,
+        );
     }
     print!("{text}");
 }

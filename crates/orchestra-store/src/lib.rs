@@ -8,6 +8,7 @@
 //! whose owner died shows as interrupted, never as running forever.
 
 mod checkpointer;
+mod summaries;
 mod tables;
 
 use std::path::{Path, PathBuf};
@@ -154,9 +155,10 @@ impl Store {
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut seq = tables::events::last_seq(&transaction, run)?;
             let mut records = Vec::with_capacity(events.len());
-            for (at, event) in events {
+            let times: Vec<String> = events.iter().map(|(at, _)| at.to_string()).collect();
+            let mut gathered = summaries::Gathered::default();
+            for ((at, event), when) in events.iter().zip(&times) {
                 seq += 1;
-                let when = at.to_string();
                 let body = serde_json::to_string(event).unwrap_or_default();
                 if let RunEvent::RunStarted {
                     pipeline,
@@ -180,19 +182,32 @@ impl Store {
                             parent: parent
                                 .as_ref()
                                 .map(|parent| (parent.run.as_str(), parent.step.as_str())),
-                            at: &when,
+                            at: when,
                             owner,
                         },
                     )?;
                 }
-                tables::events::insert(&transaction, run, seq, &when, event, &body)?;
-                summarise(&transaction, run, event, &when, owner)?;
+                tables::events::insert(&transaction, run, seq, when, event, &body)?;
+                if !gathered.take(event, when) {
+                    // What was gathered goes first wherever order matters: before a route
+                    // starts steps over, a resumed run resets them, or a step waits.
+                    if matches!(
+                        event,
+                        RunEvent::RunResumed
+                            | RunEvent::RouteTaken { .. }
+                            | RunEvent::WaitingForApproval { .. }
+                    ) {
+                        gathered.write(&transaction, run)?;
+                    }
+                    summarise(&transaction, run, event, when, owner)?;
+                }
                 records.push(Record {
                     seq,
                     at: *at,
                     event: event.clone(),
                 });
             }
+            gathered.write(&transaction, run)?;
             transaction.commit()?;
             Ok(records)
         })?;
@@ -343,27 +358,8 @@ fn summarise(
             tables::runs::resume(connection, run, at, owner)?;
             tables::steps::resume(connection, run)
         }
-        RunEvent::StepQueued { step } => tables::steps::queued(connection, run, step, at),
-        RunEvent::StepStarted {
-            step,
-            attempt,
-            inputs,
-        } => {
-            tables::steps::started(connection, run, step, *attempt, at)?;
-            tables::attempts::started(connection, run, step, *attempt, at, inputs)
-        }
-        RunEvent::AttemptFailed {
-            step,
-            attempt,
-            error,
-            ..
-        } => tables::attempts::failed(connection, run, step, *attempt, at, error),
         RunEvent::WaitingForApproval { step, .. } => {
             tables::steps::set_status(connection, run, step, "waiting")
-        }
-        RunEvent::StepFinished { step, result } => {
-            tables::steps::finished(connection, run, step, result, at)?;
-            tables::attempts::finished(connection, run, step, at)
         }
         RunEvent::RouteTaken { reset, .. } => {
             for step in reset {
@@ -385,7 +381,12 @@ fn summarise(
             tables::runs::finish(connection, run, *status, error.as_deref(), at)?;
             tables::outputs::record(connection, run, outputs)
         }
-        RunEvent::RunStarted { .. }
+        // A step's queueing, attempts and end are gathered per commit (see `summaries`).
+        RunEvent::StepQueued { .. }
+        | RunEvent::StepStarted { .. }
+        | RunEvent::AttemptFailed { .. }
+        | RunEvent::StepFinished { .. }
+        | RunEvent::RunStarted { .. }
         | RunEvent::OutputChunk { .. }
         | RunEvent::Usage { .. }
         | RunEvent::ApprovalAnswered { .. }
@@ -406,7 +407,7 @@ impl RunSink for Store {
         let at = at.to_string();
         self.with(|connection| tables::runs::heartbeat(connection, run, &at))
             .map(|cancel_requested| Control { cancel_requested })
-        .map_err(|error| SinkError(error.to_string()))
+            .map_err(|error| SinkError(error.to_string()))
     }
 
     fn cached(&self, hash: &str) -> Result<Option<(String, StepResult)>, SinkError> {

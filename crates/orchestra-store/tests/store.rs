@@ -296,3 +296,79 @@ fn the_store_survives_reopening_and_refuses_a_newer_schema() {
         .unwrap_or_default();
     assert!(refused.contains("made by a newer Orchestra"), "{refused}");
 }
+
+#[test]
+fn a_step_s_summary_is_the_same_whether_its_events_come_in_one_commit_or_many() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let store = open(&dir);
+    let (one, many) = (StepKey::new("", "one"), StepKey::new("", "many"));
+    let events = |step: &StepKey| {
+        vec![
+            RunEvent::StepQueued { step: step.clone() },
+            RunEvent::StepStarted {
+                step: step.clone(),
+                attempt: 1,
+                inputs: json!({"n": 1}),
+            },
+            RunEvent::AttemptFailed {
+                step: step.clone(),
+                attempt: 1,
+                error: "flaky".to_owned(),
+                retry_in_ms: Some(5),
+            },
+            RunEvent::StepStarted {
+                step: step.clone(),
+                attempt: 2,
+                inputs: json!({"n": 1}),
+            },
+            RunEvent::StepFinished {
+                step: step.clone(),
+                result: StepResult {
+                    attempts: 2,
+                    ..StepResult::succeeded(json!("done"))
+                },
+            },
+        ]
+    };
+    store
+        .append("r1", &now(vec![started("p")]))
+        .expect("commit");
+    store.append("r1", &now(events(&one))).expect("one commit");
+    for event in events(&many) {
+        store
+            .append("r1", &now(vec![event]))
+            .expect("a commit per event");
+    }
+    let steps = store.steps("r1").expect("the steps");
+    let row = |key: &str| {
+        let row = steps.iter().find(|row| row.step == key).expect("a row");
+        (
+            row.status.clone(),
+            row.attempts,
+            row.queued_at.is_some() && row.started_at.is_some() && row.finished_at.is_some(),
+            row.result.as_ref().map(|r| r.output.clone()),
+        )
+    };
+    assert_eq!(
+        row("one"),
+        row("many"),
+        "gathering a commit's events changes nothing"
+    );
+    assert_eq!(
+        row("one"),
+        ("succeeded".to_owned(), 2, true, Some(json!("done")))
+    );
+    let attempts = store.attempts("r1").expect("the attempts");
+    for key in ["one", "many"] {
+        let mine: Vec<(u32, Option<&str>, bool)> = attempts
+            .iter()
+            .filter(|row| row.step == key)
+            .map(|row| (row.attempt, row.error.as_deref(), row.finished_at.is_some()))
+            .collect();
+        assert_eq!(
+            mine,
+            [(1, Some("flaky"), true), (2, None, true)],
+            "the attempts of `{key}`"
+        );
+    }
+}

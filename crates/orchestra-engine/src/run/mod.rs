@@ -32,8 +32,8 @@ use crate::actions::{ApprovalState, Env, Failure};
 use crate::event::{RunEvent, StepKey};
 use crate::plan::Plan;
 use crate::result::{RunStatus, StepResult};
-use crate::state::StepStatus;
 use crate::services::{ModelClient, Services, SinkError};
+use crate::state::StepStatus;
 use crate::templates::{Templates, context_value};
 use crate::workspace::Workspace;
 

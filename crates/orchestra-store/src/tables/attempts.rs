@@ -1,6 +1,8 @@
 //! `attempts`: each attempt of each step, with its rendered inputs (the exact command or prompt).
 
 use orchestra_engine::StepKey;
+
+use crate::summaries::AttemptChange;
 use rusqlite::{Connection, Row, params};
 use serde_json::Value;
 
@@ -34,31 +36,42 @@ pub struct AttemptRow {
     pub error: Option<String>,
 }
 
-pub(crate) fn started(
+/// Writes what a commit changed for one attempt: a new attempt with what is known of it, or
+/// the end of one started earlier.
+pub(crate) fn upsert(
     connection: &Connection,
     run: &str,
     step: &StepKey,
-    attempt: u32,
-    at: &str,
-    inputs: &Value,
+    change: &AttemptChange<'_>,
 ) -> rusqlite::Result<()> {
-    connection.prepare_cached("INSERT OR REPLACE INTO attempts (run_id, step, attempt, started_at, inputs) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
-        params![run, step.as_str(), attempt, at, inputs.to_string()],
-    )?;
-    Ok(())
-}
-
-pub(crate) fn failed(
-    connection: &Connection,
-    run: &str,
-    step: &StepKey,
-    attempt: u32,
-    at: &str,
-    error: &str,
-) -> rusqlite::Result<()> {
-    connection.prepare_cached("UPDATE attempts SET finished_at = ?4, error = ?5 WHERE run_id = ?1 AND step = ?2 AND attempt = ?3")?.execute(
-        params![run, step.as_str(), attempt, at, error],
-    )?;
+    match change.started {
+        Some((at, inputs)) => connection
+            .prepare_cached(
+                "INSERT OR REPLACE INTO attempts (run_id, step, attempt, started_at, finished_at, inputs, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                run,
+                step.as_str(),
+                change.attempt,
+                at,
+                change.finished_at,
+                inputs.to_string(),
+                change.error
+            ])?,
+        None => connection
+            .prepare_cached(
+                "UPDATE attempts SET finished_at = COALESCE(?4, finished_at), error = COALESCE(?5, error)
+                 WHERE run_id = ?1 AND step = ?2 AND attempt = ?3",
+            )?
+            .execute(params![
+                run,
+                step.as_str(),
+                change.attempt,
+                change.finished_at,
+                change.error
+            ])?,
+    };
     Ok(())
 }
 

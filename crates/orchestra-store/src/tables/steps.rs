@@ -1,6 +1,8 @@
 //! `steps`: the latest state of each step of each run, and the cache of results by inputs.
 
 use orchestra_engine::{StepKey, StepResult};
+
+use crate::summaries::StepChange;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(crate) const CREATE: &str = "
@@ -38,30 +40,47 @@ pub struct StepRow {
     pub result: Option<StepResult>,
 }
 
-pub(crate) fn queued(
+/// Writes what a commit changed for one step. A step queued in the commit starts its row over;
+/// otherwise what the commit does not say is kept.
+pub(crate) fn upsert(
     connection: &Connection,
     run: &str,
     step: &StepKey,
-    at: &str,
+    change: &StepChange<'_>,
 ) -> rusqlite::Result<()> {
-    connection.prepare_cached("INSERT INTO steps (run_id, step, status, queued_at) VALUES (?1, ?2, 'queued', ?3)
-         ON CONFLICT (run_id, step) DO UPDATE SET status = 'queued', queued_at = ?3, attempts = 0, started_at = NULL, finished_at = NULL")?.execute(
-        params![run, step.as_str(), at],
-    )?;
-    Ok(())
-}
-
-pub(crate) fn started(
-    connection: &Connection,
-    run: &str,
-    step: &StepKey,
-    attempt: u32,
-    at: &str,
-) -> rusqlite::Result<()> {
-    connection.prepare_cached("INSERT INTO steps (run_id, step, status, attempts, started_at) VALUES (?1, ?2, 'running', ?3, ?4)
-         ON CONFLICT (run_id, step) DO UPDATE SET status = 'running', attempts = ?3, started_at = COALESCE(started_at, ?4)")?.execute(
-        params![run, step.as_str(), attempt, at],
-    )?;
+    let (result, finished_at, inputs_hash) = match change.finished {
+        Some((result, at)) => (
+            Some(serde_json::to_string(result).unwrap_or_default()),
+            Some(at),
+            result.inputs_hash.as_deref(),
+        ),
+        None => (None, None, None),
+    };
+    connection
+        .prepare_cached(
+            "INSERT INTO steps (run_id, step, status, attempts, queued_at, started_at, finished_at, result, inputs_hash)
+             VALUES (?1, ?2, ?3, COALESCE(?4, 0), ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (run_id, step) DO UPDATE SET
+                status = ?3,
+                attempts = CASE WHEN ?10 THEN COALESCE(?4, 0) ELSE COALESCE(?4, attempts) END,
+                queued_at = CASE WHEN ?10 THEN ?5 ELSE COALESCE(queued_at, ?5) END,
+                started_at = CASE WHEN ?10 THEN ?6 ELSE COALESCE(started_at, ?6) END,
+                finished_at = CASE WHEN ?10 THEN ?7 ELSE COALESCE(?7, finished_at) END,
+                result = CASE WHEN ?10 THEN ?8 ELSE COALESCE(?8, result) END,
+                inputs_hash = CASE WHEN ?10 THEN ?9 ELSE COALESCE(?9, inputs_hash) END",
+        )?
+        .execute(params![
+            run,
+            step.as_str(),
+            change.status,
+            change.attempts,
+            change.queued_at,
+            change.started_at,
+            finished_at,
+            result,
+            inputs_hash,
+            change.fresh
+        ])?;
     Ok(())
 }
 
@@ -77,21 +96,6 @@ pub(crate) fn set_status(
          ON CONFLICT (run_id, step) DO UPDATE SET status = ?3",
         )?
         .execute(params![run, step.as_str(), status])?;
-    Ok(())
-}
-
-pub(crate) fn finished(
-    connection: &Connection,
-    run: &str,
-    step: &StepKey,
-    result: &StepResult,
-    at: &str,
-) -> rusqlite::Result<()> {
-    let body = serde_json::to_string(result).unwrap_or_default();
-    connection.prepare_cached("INSERT INTO steps (run_id, step, status, attempts, finished_at, result, inputs_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (run_id, step) DO UPDATE SET status = ?3, attempts = ?4, finished_at = ?5, result = ?6, inputs_hash = ?7")?.execute(
-        params![run, step.as_str(), result.status.as_str(), result.attempts, at, body, result.inputs_hash],
-    )?;
     Ok(())
 }
 
