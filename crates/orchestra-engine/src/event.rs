@@ -254,6 +254,28 @@ pub enum RunEvent {
 }
 
 impl RunEvent {
+    /// The event's type, as its `type` field is written in JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RunStarted { .. } => "run_started",
+            Self::RunResumed => "run_resumed",
+            Self::StepQueued { .. } => "step_queued",
+            Self::StepStarted { .. } => "step_started",
+            Self::OutputChunk { .. } => "output_chunk",
+            Self::AttemptFailed { .. } => "attempt_failed",
+            Self::Usage { .. } => "usage",
+            Self::Artifact { .. } => "artifact",
+            Self::WaitingForApproval { .. } => "waiting_for_approval",
+            Self::ApprovalAnswered { .. } => "approval_answered",
+            Self::StepFinished { .. } => "step_finished",
+            Self::RouteTaken { .. } => "route_taken",
+            Self::ItemsResolved { .. } => "items_resolved",
+            Self::PassStarted { .. } => "pass_started",
+            Self::CancelRequested => "cancel_requested",
+            Self::RunFinished { .. } => "run_finished",
+        }
+    }
+
     /// The step the event is about, if it is about one.
     pub fn step(&self) -> Option<&StepKey> {
         match self {
@@ -310,6 +332,89 @@ mod tests {
         );
         let pass = StepKey::new(&StepKey::new("", "polish").pass_scope(3), "edit");
         assert_eq!(pass.as_str(), "polish#3/edit");
+    }
+
+    #[test]
+    fn every_event_s_kind_is_its_json_type() {
+        let step = StepKey::new("", "a");
+        let events = [
+            RunEvent::RunStarted {
+                pipeline: "p".into(),
+                inputs: Map::new(),
+                snapshot: String::new(),
+                file: String::new(),
+                workspace: String::new(),
+                parent: None,
+            },
+            RunEvent::RunResumed,
+            RunEvent::StepQueued { step: step.clone() },
+            RunEvent::StepStarted {
+                step: step.clone(),
+                attempt: 1,
+                inputs: Value::Null,
+            },
+            RunEvent::OutputChunk {
+                step: step.clone(),
+                stream: Stream::Stdout,
+                text: String::new(),
+            },
+            RunEvent::AttemptFailed {
+                step: step.clone(),
+                attempt: 1,
+                error: String::new(),
+                retry_in_ms: None,
+            },
+            RunEvent::Usage {
+                step: step.clone(),
+                usage: crate::result::Usage::default(),
+            },
+            RunEvent::Artifact {
+                step: step.clone(),
+                path: String::new(),
+                sha256: String::new(),
+                size: 0,
+            },
+            RunEvent::WaitingForApproval {
+                step: step.clone(),
+                message: String::new(),
+                deadline: None,
+            },
+            RunEvent::ApprovalAnswered {
+                step: step.clone(),
+                approved: true,
+                comment: None,
+                by: None,
+            },
+            RunEvent::StepFinished {
+                step: step.clone(),
+                result: crate::result::StepResult::succeeded(Value::Null),
+            },
+            RunEvent::RouteTaken {
+                from: step.clone(),
+                to: step.clone(),
+                kind: orchestra_pipeline::model::EdgeKind::Route,
+                count: 1,
+                reset: Vec::new(),
+            },
+            RunEvent::ItemsResolved {
+                step: step.clone(),
+                items: Vec::new(),
+            },
+            RunEvent::PassStarted {
+                step: step.clone(),
+                pass: 1,
+            },
+            RunEvent::CancelRequested,
+            RunEvent::RunFinished {
+                status: crate::result::RunStatus::Succeeded,
+                outputs: Map::new(),
+                error: None,
+            },
+        ];
+        for event in events {
+            let json = serde_json::to_value(&event).expect("an event converts to JSON");
+            assert_eq!(json["type"], event.kind(), "the kind of {event:?}");
+        }
     }
 
     #[test]

@@ -127,7 +127,8 @@ pub(crate) struct Shared {
     pipeline_dir: PathBuf,
     services: Services,
     templates: Templates,
-    http: reqwest::Client,
+    /// Made when the first HTTP step runs: making one reads the system's certificates.
+    http: std::sync::OnceLock<reqwest::Client>,
     workspace: Workspace,
     state: Mutex<RunState>,
     cancel: CancellationToken,
@@ -323,7 +324,7 @@ impl Env for StepEnv<'_> {
     }
 
     fn http(&self) -> &reqwest::Client {
-        &self.shared.http
+        self.shared.http.get_or_init(http_client)
     }
 
     fn models(&self) -> &dyn ModelClient {
@@ -430,7 +431,7 @@ fn run_at_depth(
             ),
             plan: request.plan,
             templates: Templates::new(),
-            http: http_client(),
+            http: std::sync::OnceLock::new(),
             workspace,
             state: Mutex::new(state),
             cancel: options.cancel.child_token(),

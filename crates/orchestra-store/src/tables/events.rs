@@ -31,20 +31,12 @@ pub(crate) fn insert(
     event: &RunEvent,
     body: &str,
 ) -> rusqlite::Result<()> {
-    let kind = serde_json::to_value(event)
-        .ok()
-        .and_then(|value| {
-            value
-                .get("type")
-                .and_then(|kind| kind.as_str().map(str::to_owned))
-        })
-        .unwrap_or_default();
     connection.prepare_cached("INSERT INTO events (run_id, seq, at, kind, step, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
         params![
             run,
             i64::try_from(seq).unwrap_or(i64::MAX),
             at,
-            kind,
+            event.kind(),
             event.step().map(orchestra_engine::StepKey::as_str),
             body
         ],
