@@ -381,7 +381,8 @@ fn summarise(
             tables::runs::finish(connection, run, *status, error.as_deref(), at)?;
             tables::outputs::record(connection, run, outputs)
         }
-        // A step's queueing, attempts and end are gathered per commit (see `summaries`).
+        // A step's queueing, start and end are gathered per commit (see `summaries`); attempts
+        // are read from the events (see `tables::attempts`).
         RunEvent::StepQueued { .. }
         | RunEvent::StepStarted { .. }
         | RunEvent::AttemptFailed { .. }

@@ -1,15 +1,15 @@
-//! The changes one commit makes to the `steps` and `attempts` summaries.
+//! The changes one commit makes to the `steps` summary.
 //!
 //! A step that is queued, started and finished in one commit (a quick step, or a read-only one
-//! whose start goes out with its end) would otherwise cost five statements. Consecutive step
-//! events are gathered per step and written once each: one row of `steps`, one row per attempt.
-//! Any other event that touches the summaries (a route starting steps over, a resumed run, an
-//! approval) writes what was gathered first, so the summaries change in the log's order.
+//! whose start goes out with its end) would otherwise cost three statements. Consecutive step
+//! events are gathered per step and each step's row is written once. Any other event that
+//! touches the summary (a route starting steps over, a resumed run, an approval) writes what was
+//! gathered first, so the summary changes in the log's order. (Attempts need no summary: they
+//! are read from the events themselves.)
 
 use indexmap::IndexMap;
 use orchestra_engine::{RunEvent, StepKey, StepResult};
 use rusqlite::Connection;
-use serde_json::Value;
 
 use crate::tables;
 
@@ -21,20 +21,9 @@ pub(crate) struct StepChange<'a> {
     pub queued_at: Option<&'a str>,
     pub started_at: Option<&'a str>,
     pub attempts: Option<u32>,
+    /// Its status word; empty when the commit does not change it.
     pub status: &'static str,
     pub finished: Option<(&'a StepResult, &'a str)>,
-    pub attempt_rows: Vec<AttemptChange<'a>>,
-    /// It finished with no attempt started in this commit: the latest stored attempt ends.
-    pub finish_latest: Option<&'a str>,
-}
-
-/// What the gathered events change for one attempt.
-pub(crate) struct AttemptChange<'a> {
-    pub attempt: u32,
-    /// When it started and its rendered inputs, if it started in this commit.
-    pub started: Option<(&'a str, &'a Value)>,
-    pub finished_at: Option<&'a str>,
-    pub error: Option<&'a str>,
 }
 
 /// The summary changes gathered so far in a commit.
@@ -44,8 +33,7 @@ pub(crate) struct Gathered<'a> {
 }
 
 impl<'a> Gathered<'a> {
-    /// Takes in a step event; `false` for an event that is not one (write what was gathered,
-    /// then handle it alone).
+    /// Takes in a step event; `false` for an event that is not one.
     pub(crate) fn take(&mut self, event: &'a RunEvent, at: &'a str) -> bool {
         match event {
             RunEvent::StepQueued { step } => {
@@ -56,57 +44,17 @@ impl<'a> Gathered<'a> {
                     ..StepChange::default()
                 };
             }
-            RunEvent::StepStarted {
-                step,
-                attempt,
-                inputs,
-            } => {
+            RunEvent::StepStarted { step, attempt, .. } => {
                 let change = self.step(step);
                 change.status = "running";
                 change.attempts = Some(*attempt);
                 change.started_at.get_or_insert(at);
-                change.attempt_rows.push(AttemptChange {
-                    attempt: *attempt,
-                    started: Some((at, inputs)),
-                    finished_at: None,
-                    error: None,
-                });
-            }
-            RunEvent::AttemptFailed {
-                step,
-                attempt,
-                error,
-                ..
-            } => {
-                let change = self.step(step);
-                match change
-                    .attempt_rows
-                    .iter_mut()
-                    .find(|row| row.attempt == *attempt)
-                {
-                    Some(row) => {
-                        row.finished_at = Some(at);
-                        row.error = Some(error);
-                    }
-                    None => change.attempt_rows.push(AttemptChange {
-                        attempt: *attempt,
-                        started: None,
-                        finished_at: Some(at),
-                        error: Some(error),
-                    }),
-                }
             }
             RunEvent::StepFinished { step, result } => {
                 let change = self.step(step);
                 change.status = result.status.as_str();
                 change.attempts = Some(result.attempts);
                 change.finished = Some((result, at));
-                match change.attempt_rows.last_mut() {
-                    Some(row) => {
-                        row.finished_at.get_or_insert(at);
-                    }
-                    None => change.finish_latest = Some(at),
-                }
             }
             _ => return false,
         }
@@ -120,17 +68,7 @@ impl<'a> Gathered<'a> {
     /// Writes what was gathered.
     pub(crate) fn write(&mut self, connection: &Connection, run: &str) -> rusqlite::Result<()> {
         for (step, change) in self.steps.drain(..) {
-            if change.status.is_empty() {
-                // Only an attempt's failure: the step's row stays as it was.
-            } else {
-                tables::steps::upsert(connection, run, step, &change)?;
-            }
-            for row in &change.attempt_rows {
-                tables::attempts::upsert(connection, run, step, row)?;
-            }
-            if let Some(at) = change.finish_latest {
-                tables::attempts::finished(connection, run, step, at)?;
-            }
+            tables::steps::upsert(connection, run, step, &change)?;
         }
         Ok(())
     }

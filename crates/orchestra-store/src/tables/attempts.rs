@@ -1,22 +1,30 @@
-//! `attempts`: each attempt of each step, with its rendered inputs (the exact command or prompt).
+//! `attempts`: each attempt of each step, with its rendered inputs (the exact command or prompt),
+//! read from the run's events.
 
-use orchestra_engine::StepKey;
-
-use crate::summaries::AttemptChange;
 use rusqlite::{Connection, Row, params};
 use serde_json::Value;
 
+/// A view over `events`, not a table: an attempt is a `step_started` event, ended by the next
+/// `attempt_failed` or `step_finished` event of its step. Each attempt is written once, in the
+/// log, and a step's commit touches one page fewer. Listing a run's attempts reads its events
+/// (each attempt looks ahead for its end): quick for a listing, and never on a run's hot path.
 pub(crate) const CREATE: &str = "
-CREATE TABLE attempts (
-    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    step TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    inputs TEXT NOT NULL,
-    error TEXT,
-    PRIMARY KEY (run_id, step, attempt)
-) STRICT, WITHOUT ROWID;
+CREATE VIEW attempts AS
+SELECT started.run_id AS run_id,
+       started.step AS step,
+       started.body ->> '$.attempt' AS attempt,
+       started.at AS started_at,
+       ended.at AS finished_at,
+       started.body -> '$.inputs' AS inputs,
+       CASE WHEN ended.kind = 'attempt_failed' THEN ended.body ->> '$.error' END AS error,
+       started.seq AS seq
+FROM events AS started
+LEFT JOIN events AS ended ON ended.run_id = started.run_id AND ended.seq = (
+    SELECT MIN(later.seq) FROM events AS later
+    WHERE later.run_id = started.run_id AND later.seq > started.seq AND later.step = started.step
+      AND later.kind IN ('attempt_failed', 'step_finished')
+)
+WHERE started.kind = 'step_started';
 ";
 
 /// One attempt of a step.
@@ -36,58 +44,6 @@ pub struct AttemptRow {
     pub error: Option<String>,
 }
 
-/// Writes what a commit changed for one attempt: a new attempt with what is known of it, or
-/// the end of one started earlier.
-pub(crate) fn upsert(
-    connection: &Connection,
-    run: &str,
-    step: &StepKey,
-    change: &AttemptChange<'_>,
-) -> rusqlite::Result<()> {
-    match change.started {
-        Some((at, inputs)) => connection
-            .prepare_cached(
-                "INSERT OR REPLACE INTO attempts (run_id, step, attempt, started_at, finished_at, inputs, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                run,
-                step.as_str(),
-                change.attempt,
-                at,
-                change.finished_at,
-                inputs.to_string(),
-                change.error
-            ])?,
-        None => connection
-            .prepare_cached(
-                "UPDATE attempts SET finished_at = COALESCE(?4, finished_at), error = COALESCE(?5, error)
-                 WHERE run_id = ?1 AND step = ?2 AND attempt = ?3",
-            )?
-            .execute(params![
-                run,
-                step.as_str(),
-                change.attempt,
-                change.finished_at,
-                change.error
-            ])?,
-    };
-    Ok(())
-}
-
-pub(crate) fn finished(
-    connection: &Connection,
-    run: &str,
-    step: &StepKey,
-    at: &str,
-) -> rusqlite::Result<()> {
-    connection.prepare_cached("UPDATE attempts SET finished_at = COALESCE(finished_at, ?3)
-         WHERE run_id = ?1 AND step = ?2 AND attempt = (SELECT MAX(attempt) FROM attempts WHERE run_id = ?1 AND step = ?2)")?.execute(
-        params![run, step.as_str(), at],
-    )?;
-    Ok(())
-}
-
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
     let inputs: String = row.get(4)?;
     Ok(AttemptRow {
@@ -102,7 +58,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
 
 pub(crate) fn all(connection: &Connection, run: &str) -> rusqlite::Result<Vec<AttemptRow>> {
     let mut statement = connection.prepare_cached(
-        "SELECT step, attempt, started_at, finished_at, inputs, error FROM attempts WHERE run_id = ?1 ORDER BY started_at, step, attempt",
+        "SELECT step, attempt, started_at, finished_at, inputs, error FROM attempts WHERE run_id = ?1 ORDER BY seq",
     )?;
 
     statement.query_map(params![run], from_row)?.collect()
