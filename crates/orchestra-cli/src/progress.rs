@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use orchestra_api::{Record, RunEvent, StepStatus, human_duration};
+use orchestra_api::{RunEvent, StepStatus, human_duration};
 
 /// Prints a run's events as they are committed.
 pub struct Progress {
@@ -43,9 +43,9 @@ impl Progress {
     }
 
     /// Shows one event.
-    pub fn event(&self, record: &Record) {
+    pub fn event(&self, event: &RunEvent) {
         let depth = |key: &str| "  ".repeat(key.matches('/').count() + 1);
-        match &record.event {
+        match event {
             RunEvent::StepStarted { step, attempt, .. } if *attempt > 1 => {
                 self.line(&format!(
                     "{}↻ {step}: attempt {attempt}",

@@ -61,8 +61,9 @@ pub enum StoreError {
     },
 }
 
-/// A function told of every event after it is committed.
-pub type Subscriber = Arc<dyn Fn(&str, &Record) + Send + Sync>;
+/// A function told of every event after it is committed: the run, the event's place in the
+/// run's log, and the event.
+pub type Subscriber = Arc<dyn Fn(&str, u64, &RunEvent) + Send + Sync>;
 
 /// The run store of one project.
 pub struct Store {
@@ -143,21 +144,21 @@ impl Store {
     }
 
     /// Commits events of a run, with the summaries they change, in one transaction, then tells
-    /// the subscribers.
+    /// the subscribers. The events are numbered from the end of the run's log.
     pub fn append(
         &self,
         run: &str,
         events: &[(Timestamp, RunEvent)],
-    ) -> Result<Vec<Record>, StoreError> {
+    ) -> Result<(), StoreError> {
         let owner = (self.owner.0, self.owner.1.as_str());
-        let records = self.with(|connection| {
+        let first = self.with(|connection| {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut seq = tables::events::last_seq(&transaction, run)?;
-            let mut records = Vec::with_capacity(events.len());
+            let first = seq + 1;
             let times: Vec<String> = events.iter().map(|(at, _)| at.to_string()).collect();
             let mut gathered = summaries::Gathered::default();
-            for ((at, event), when) in events.iter().zip(&times) {
+            for ((_, event), when) in events.iter().zip(&times) {
                 seq += 1;
                 let body = serde_json::to_string(event).unwrap_or_default();
                 if let RunEvent::RunStarted {
@@ -201,27 +202,22 @@ impl Store {
                     }
                     summarise(&transaction, run, event, when, owner)?;
                 }
-                records.push(Record {
-                    seq,
-                    at: *at,
-                    event: event.clone(),
-                });
             }
             gathered.write(&transaction, run)?;
             transaction.commit()?;
-            Ok(records)
+            Ok(first)
         })?;
         let subscribers = self
             .subscribers
             .lock()
             .map(|subscribers| subscribers.clone())
             .unwrap_or_default();
-        for record in &records {
+        for (seq, (_, event)) in (first..).zip(events) {
             for subscriber in &subscribers {
-                subscriber(run, record);
+                subscriber(run, seq, event);
             }
         }
-        Ok(records)
+        Ok(())
     }
 
     /// The runs, newest first (sub-pipelines' runs are not listed on their own).
@@ -400,7 +396,6 @@ fn summarise(
 impl RunSink for Store {
     fn record(&self, run: &str, events: &[(Timestamp, RunEvent)]) -> Result<(), SinkError> {
         self.append(run, events)
-            .map(|_| ())
             .map_err(|error| SinkError(error.to_string()))
     }
 

@@ -37,11 +37,11 @@ fn subscribers_see_only_what_is_already_committed() {
     let reader = Arc::new(open(&dir));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (check, log) = (Arc::clone(&reader), Arc::clone(&seen));
-    store.subscribe(Arc::new(move |run, record| {
+    store.subscribe(Arc::new(move |run, seq, _| {
         // A second connection reads the file: the event must already be there.
         let stored = check.events(run).expect("the events read");
-        let there = stored.iter().any(|stored| stored.seq == record.seq);
-        log.lock().expect("the log").push((record.seq, there));
+        let there = stored.iter().any(|stored| stored.seq == seq);
+        log.lock().expect("the log").push((seq, there));
     }));
     store
         .append(

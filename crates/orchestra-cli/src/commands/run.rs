@@ -119,7 +119,7 @@ fn drive<'a>(
     };
     let progress = Progress::new(total, verbose);
     let printer = Arc::clone(&progress);
-    project.subscribe(Arc::new(move |_, record| printer.event(record)));
+    project.subscribe(Arc::new(move |_, _, event| printer.event(event)));
     let cancel = CancellationToken::new();
     let finished = runtime.block_on(async {
         let on_interrupt = cancel.clone();
