@@ -145,11 +145,7 @@ impl Store {
 
     /// Commits events of a run, with the summaries they change, in one transaction, then tells
     /// the subscribers. The events are numbered from the end of the run's log.
-    pub fn append(
-        &self,
-        run: &str,
-        events: &[(Timestamp, RunEvent)],
-    ) -> Result<(), StoreError> {
+    pub fn append(&self, run: &str, events: &[(Timestamp, RunEvent)]) -> Result<(), StoreError> {
         let owner = (self.owner.0, self.owner.1.as_str());
         let first = self.with(|connection| {
             let transaction =

@@ -235,12 +235,13 @@ pub fn print_overview(overview: &Overview) {
                 })
                 .unwrap_or_default();
             let note = note.lines().next().unwrap_or_default().to_owned();
-            anstream::println!(
+            let line = format!(
                 "{:width$}  {:10}  {:>8}  {note}",
                 sanitize(&step.step),
                 step.status,
                 step.duration_ms.map(human_duration).unwrap_or_default()
             );
+            anstream::println!("{}", line.trim_end());
         }
     }
     if !overview.outputs.is_empty() {
