@@ -244,12 +244,7 @@ impl Project {
     pub async fn resume(&self, run: &str, cancel: CancellationToken) -> Result<Finished, ApiError> {
         let row = self.store.run(run)?;
         self.may_take_over(&row)?;
-        let history: Vec<RunEvent> = self
-            .store
-            .events(&row.id)?
-            .into_iter()
-            .map(|record| record.event)
-            .collect();
+        let history = self.history(&row.id)?;
         let (plan, _, snapshot) = plan(self.check_snapshot(&row)).map_err(|error| match error {
             ApiError::Invalid(report) => ApiError::Refused(format!(
                 "the pipeline this run started with no longer validates ({} errors; first: {}), so it cannot resume",
@@ -285,6 +280,16 @@ impl Project {
         })
     }
 
+    /// A run's events, in order.
+    fn history(&self, run: &str) -> Result<Vec<RunEvent>, ApiError> {
+        Ok(self
+            .store
+            .events(run)?
+            .into_iter()
+            .map(|record| record.event)
+            .collect())
+    }
+
     /// A run may be taken over unless a live process owns it or it already ended well.
     fn may_take_over(&self, row: &RunRow) -> Result<(), ApiError> {
         if self.store.owned_elsewhere(row) {
@@ -317,12 +322,7 @@ impl Project {
     ) -> Result<Finished, ApiError> {
         let row = self.store.run(run)?;
         self.may_take_over(&row)?;
-        let history: Vec<RunEvent> = self
-            .store
-            .events(&row.id)?
-            .into_iter()
-            .map(|record| record.event)
-            .collect();
+        let history = self.history(&row.id)?;
         let state = RunState::fold(&history).map_err(orchestra_engine::run::RunError::from)?;
         let waiting: Vec<&StepKey> = state.waiting.keys().collect();
         let key = waiting

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Answer, Lab, Server, assert_run};
+use common::{Answer, Lab, Server, assert_run, output};
 use orchestra_api::RunStatus;
 use serde_json::json;
 
@@ -17,24 +17,18 @@ async fn a_program_s_output_is_kept_exactly_as_it_was_written() {
     );
     let (_, result) = lab.run(&file, &[]).await;
     assert_run(&result, RunStatus::Succeeded);
-    let output = |step: &str| {
-        result
-            .step(step)
-            .map(|s| s.output.clone())
-            .unwrap_or_default()
-    };
     assert_eq!(
-        output("bare"),
+        output(&result, "bare"),
         json!("no newline"),
         "nothing is added to what a program wrote"
     );
     assert_eq!(
-        output("long"),
+        output(&result, "long"),
         json!("é✓".repeat(30_000)),
         "a line far longer than a read, with characters of several bytes, arrives whole"
     );
     assert_eq!(
-        output("binary"),
+        output(&result, "binary"),
         json!("a\u{fffd}b\n"),
         "bytes that are not text are shown as replacement characters"
     );
@@ -45,12 +39,12 @@ async fn a_program_s_output_is_kept_exactly_as_it_was_written() {
         .display()
         .to_string();
     assert_eq!(
-        output("where"),
+        output(&result, "where"),
         json!(format!("{expected}\n")),
         "cwd is inside the workspace"
     );
     assert_eq!(
-        output("fed"),
+        output(&result, "fed"),
         json!("SHOUT\nhi\n"),
         "stdin and env reach the program"
     );
@@ -90,23 +84,20 @@ async fn files_are_written_appended_read_and_listed_in_the_workspace() {
     );
     let (_, result) = lab.run(&file, &[]).await;
     assert_run(&result, RunStatus::Succeeded);
-    let output = |step: &str| {
-        result
-            .step(step)
-            .map(|s| s.output.clone())
-            .unwrap_or_default()
-    };
     assert_eq!(
-        output("read"),
+        output(&result, "read"),
         json!("one\ntwo\n"),
         "append adds to the end"
     );
     assert_eq!(
-        output("top"),
+        output(&result, "top"),
         json!(["notes/a.md"]),
         "a pattern filters names; sub-folders need recursive"
     );
-    assert_eq!(output("all"), json!(["notes/a.md", "notes/deep/b.md"]));
+    assert_eq!(
+        output(&result, "all"),
+        json!(["notes/a.md", "notes/deep/b.md"])
+    );
     let a = result
         .artifacts
         .iter()

@@ -5,7 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Lab, assert_run, eventually, options, peak_overlap, process_gone, status, trace};
+use common::{
+    Lab, assert_error, assert_run, error, eventually, options, peak_overlap, process_gone, status,
+    trace,
+};
 use orchestra_api::{RunStatus, StartOptions, StepStatus};
 use serde_json::json;
 
@@ -151,14 +154,11 @@ async fn on_failure_continue_shows_the_failure_to_later_steps() {
         Some(&json!("failed 7 broken partial")),
         "a later step reads the failed step's status, exit code, stderr and output"
     );
-    let probe = result.step("probe").expect("the probe ran");
-    assert!(
-        probe
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("exited with status 7: broken")),
-        "the error says how the program ended: {:?}",
-        probe.error
+    assert_error(
+        &result,
+        "probe",
+        &["exited with status 7: broken"],
+        "the error says how the program ended",
     );
 }
 
@@ -230,14 +230,11 @@ async fn a_route_back_loops_until_its_condition_fails_and_fails_past_max_loops()
         4,
         "draft runs once, then three times more: the bound"
     );
-    let count = result.step("count").expect("count ran");
-    assert!(
-        count
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("already taken 3 times") && e.contains("max_loops: 3")),
-        "past the bound the step fails and says so: {:?}",
-        count.error
+    assert_error(
+        &result,
+        "count",
+        &["already taken 3 times", "max_loops: 3"],
+        "past the bound the step fails and says so",
     );
 }
 
@@ -321,13 +318,11 @@ async fn while_and_until_repeat_their_body_and_fail_past_max_iterations() {
         3,
         "the loop stops at max_iterations"
     );
-    let spin = result.step("spin").expect("the loop ran");
-    assert!(
-        spin.error
-            .as_deref()
-            .is_some_and(|e| e.contains("max_iterations")),
-        "past max_iterations the step fails and says so: {:?}",
-        spin.error
+    assert_error(
+        &result,
+        "spin",
+        &["max_iterations"],
+        "past max_iterations the step fails and says so",
     );
 }
 
@@ -345,13 +340,11 @@ async fn a_timeout_kills_the_whole_process_group() {
         started.elapsed() < Duration::from_secs(10),
         "the step must stop at its timeout, not when the program ends"
     );
-    let slow = result.step("slow").expect("the step ran");
-    assert!(
-        slow.error
-            .as_deref()
-            .is_some_and(|e| e.contains("timed out after 700ms")),
-        "the error says it timed out: {:?}",
-        slow.error
+    assert_error(
+        &result,
+        "slow",
+        &["timed out after 700ms"],
+        "the error says it timed out",
     );
     let pid: i32 = std::fs::read_to_string(lab.path("child.pid"))
         .expect("the program wrote its child's pid")
@@ -401,10 +394,7 @@ async fn a_failing_step_is_tried_again_with_backoff_until_it_succeeds() {
         2,
         "attempts counts the first one too"
     );
-    let error = result
-        .step("hopeless")
-        .and_then(|s| s.error.clone())
-        .unwrap_or_default();
+    let error = error(&result, "hopeless");
     assert!(error.contains("after 2 attempts"), "{error}");
 }
 
@@ -661,10 +651,7 @@ async fn resuming_a_failed_run_keeps_its_finished_steps() {
     );
     let (failed, result) = lab.run(&file, &[]).await;
     assert_run(&result, RunStatus::Failed);
-    let error = result
-        .step("needs")
-        .and_then(|s| s.error.clone())
-        .unwrap_or_default();
+    let error = error(&result, "needs");
     assert!(
         error.contains("later.txt"),
         "the error names the missing file: {error}"

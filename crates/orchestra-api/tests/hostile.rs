@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Answer, Lab, Server, assert_run, status};
+use common::{Answer, Lab, Server, assert_run, error, status};
 use orchestra_api::{ApiError, Project, RunStatus, StepStatus};
 use serde_json::json;
 
@@ -188,33 +188,28 @@ async fn http_steps_report_refusals_hangs_and_bad_statuses() {
         )
         .await;
     assert_run(&result, RunStatus::Succeeded);
-    let error = |step: &str| {
-        result
-            .step(step)
-            .and_then(|s| s.error.clone())
-            .unwrap_or_default()
-    };
     assert!(
-        error("refused").contains("connection was refused") && error("refused").contains(&closed),
+        error(&result, "refused").contains("connection was refused")
+            && error(&result, "refused").contains(&closed),
         "{}",
-        error("refused")
+        error(&result, "refused")
     );
     assert!(
-        error("hang").contains("timed out after 400ms"),
+        error(&result, "hang").contains("timed out after 400ms"),
         "{}",
-        error("hang")
+        error(&result, "hang")
     );
     assert!(
-        error("error").contains("answered 500 Internal Server Error")
-            && error("error").contains("after 3 attempts"),
+        error(&result, "error").contains("answered 500 Internal Server Error")
+            && error(&result, "error").contains("after 3 attempts"),
         "{}",
-        error("error")
+        error(&result, "error")
     );
     assert_eq!(failing.count(), 3, "a 500 is tried again");
     assert!(
-        error("absent").contains("answered 404 Not Found, expected a 2xx status"),
+        error(&result, "absent").contains("answered 404 Not Found, expected a 2xx status"),
         "{}",
-        error("absent")
+        error(&result, "absent")
     );
     assert_eq!(missing.count(), 1, "a 404 is not tried again");
     assert_eq!(

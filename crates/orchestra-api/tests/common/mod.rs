@@ -239,3 +239,28 @@ impl Server {
         self.requests.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// A step's output, or null when the run has no such step.
+pub fn output(result: &PipelineResult, key: &str) -> Value {
+    result
+        .step(key)
+        .map(|step| step.output.clone())
+        .unwrap_or_default()
+}
+
+/// A step's error, or nothing when it has none.
+pub fn error(result: &PipelineResult, key: &str) -> String {
+    result
+        .step(key)
+        .and_then(|step| step.error.clone())
+        .unwrap_or_default()
+}
+
+/// Asserts that a step failed with an error that says each of `needles`.
+pub fn assert_error(result: &PipelineResult, key: &str, needles: &[&str], why: &str) {
+    let error = error(result, key);
+    assert!(
+        needles.iter().all(|needle| error.contains(needle)),
+        "{why}: the error of `{key}` should say {needles:?}, but it is {error:?}"
+    );
+}

@@ -79,15 +79,9 @@ async fn run_work(
             max_iterations,
             body,
         } => {
+            let check = Check::Before(condition);
             run_container(shared, key, step, frame, |frame| {
-                repeat(
-                    shared,
-                    key,
-                    Check::Before(condition),
-                    *max_iterations,
-                    body,
-                    frame,
-                )
+                repeat(shared, key, check, *max_iterations, body, frame)
             })
             .await
         }
@@ -96,15 +90,9 @@ async fn run_work(
             max_iterations,
             body,
         } => {
+            let check = Check::After(condition);
             run_container(shared, key, step, frame, |frame| {
-                repeat(
-                    shared,
-                    key,
-                    Check::After(condition),
-                    *max_iterations,
-                    body,
-                    frame,
-                )
+                repeat(shared, key, check, *max_iterations, body, frame)
             })
             .await
         }
