@@ -80,10 +80,7 @@ async fn run_work(
             body,
         } => {
             let check = Check::Before(condition);
-            run_container(shared, key, step, frame, |frame| {
-                repeat(shared, key, check, *max_iterations, body, frame)
-            })
-            .await
+            run_loop(shared, key, step, frame, check, *max_iterations, body).await
         }
         Work::Until {
             condition,
@@ -91,12 +88,25 @@ async fn run_work(
             body,
         } => {
             let check = Check::After(condition);
-            run_container(shared, key, step, frame, |frame| {
-                repeat(shared, key, check, *max_iterations, body, frame)
-            })
-            .await
+            run_loop(shared, key, step, frame, check, *max_iterations, body).await
         }
     }
+}
+
+/// Runs a `while` or `until` step: its body again and again, as its check says.
+async fn run_loop(
+    shared: &Arc<Shared>,
+    key: &StepKey,
+    step: &PlannedStep,
+    frame: &Frame,
+    check: Check<'_>,
+    max_iterations: u32,
+    body: &Graph,
+) -> StepOutcome {
+    run_container(shared, key, step, frame, |frame| {
+        repeat(shared, key, check, max_iterations, body, frame)
+    })
+    .await
 }
 
 fn elapsed_ms(shared: &Shared, since: jiff::Timestamp) -> u64 {
