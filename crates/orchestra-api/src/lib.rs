@@ -7,6 +7,7 @@
 
 mod project;
 
+pub use orchestra_engine::event::SkipReason;
 pub use orchestra_engine::qc::{QcIssue, QcReport, Severity};
 pub use orchestra_engine::report::{human_duration, log_markdown, report_html, report_markdown};
 pub use orchestra_engine::{PipelineResult, Record, RunEvent, RunStatus, StepKey, StepStatus};

@@ -1,7 +1,8 @@
 //! A project: a folder of pipelines with its run store.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use orchestra_engine::event::StepKey;
 use orchestra_engine::run::{RunOptions, RunOutcome, RunRequest, RunState};
@@ -77,6 +78,22 @@ pub struct Project {
     root: PathBuf,
     store: Arc<Store>,
     global_dir: Option<PathBuf>,
+    /// The runs this process is running now, which no other call may take over.
+    driving: Arc<Mutex<HashSet<String>>>,
+}
+
+/// Marks a run as run by this process while it lives.
+struct Driving {
+    runs: Arc<Mutex<HashSet<String>>>,
+    run: String,
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        if let Ok(mut runs) = self.runs.lock() {
+            runs.remove(&self.run);
+        }
+    }
 }
 
 /// Files or folders that mark the root of a project.
@@ -90,6 +107,7 @@ impl Project {
             root: root.to_path_buf(),
             store: Arc::new(store),
             global_dir,
+            driving: Arc::new(Mutex::new(HashSet::new())),
         })
     }
 
@@ -178,6 +196,7 @@ impl Project {
             _ => return Err(ApiError::Refused("`--from` and `--reuse` go together: re-run from a step, reusing an earlier run's results".to_owned())),
         };
         let run_id = uuid::Uuid::now_v7().to_string();
+        let _driving = self.drive(&run_id)?;
         let request = RunRequest {
             workspace: self.workspace(file, &pipeline, &run_id),
             run_id: run_id.clone(),
@@ -220,21 +239,37 @@ impl Project {
         }
         let after = downstream(plan, from);
         let rows = self.store.steps(&earlier.id)?;
+        let top = |key: &str| {
+            key.split(['/', '[', '#'])
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        // A top-level step is reused when it succeeded and comes before `from`; a step inside a
+        // body only when its container is reused (a container that runs again starts its items
+        // and passes afresh).
+        let reused_tops: std::collections::HashSet<String> = rows
+            .iter()
+            .filter(|row| {
+                top(&row.step) == row.step
+                    && row.status == StepStatus::Succeeded.as_str()
+                    && !after.contains(&row.step)
+            })
+            .map(|row| row.step.clone())
+            .collect();
         Ok(rows
             .into_iter()
             .filter_map(|row| {
                 let result = row.result?;
-                let top = row.step.split(['/', '[', '#']).next().unwrap_or_default();
-                (result.status == StepStatus::Succeeded && !after.iter().any(|id| id == top)).then(
-                    || {
+                (result.status == StepStatus::Succeeded && reused_tops.contains(&top(&row.step)))
+                    .then(|| {
                         let reused = orchestra_engine::StepResult {
                             reused_from: Some(format!("{}/{}", earlier.id, row.step)),
                             attempts: 0,
                             ..result
                         };
                         (StepKey::new("", &row.step), reused)
-                    },
-                )
+                    })
             })
             .collect())
     }
@@ -244,15 +279,36 @@ impl Project {
     pub async fn resume(&self, run: &str, cancel: CancellationToken) -> Result<Finished, ApiError> {
         let row = self.store.run(run)?;
         self.may_take_over(&row)?;
-        let history = self.history(&row.id)?;
-        let (plan, _, snapshot) = plan(self.check_snapshot(&row)).map_err(|error| match error {
-            ApiError::Invalid(report) => ApiError::Refused(format!(
-                "the pipeline this run started with no longer validates ({} errors; first: {}), so it cannot resume",
-                report.diagnostics.iter().filter(|d| d.is_error()).count(),
-                report.diagnostics.first().map(|d| d.message.clone()).unwrap_or_default()
-            )),
-            other => other,
-        })?;
+        let (plan, snapshot) = self.snapshot_plan(&row)?;
+        self.store.claim(&row)?;
+        self.continue_run(&row, plan, snapshot, cancel).await
+    }
+
+    /// The plan of the pipeline snapshot a run started with, refused when it no longer
+    /// validates (a prompt layer or sub-pipeline it needs is gone).
+    fn snapshot_plan(&self, row: &RunRow) -> Result<(Plan, String), ApiError> {
+        plan(self.check_snapshot(row))
+            .map(|(plan, _, snapshot)| (plan, snapshot))
+            .map_err(|error| match error {
+                ApiError::Invalid(report) => ApiError::Refused(format!(
+                    "the pipeline run `{}` started with no longer validates ({} errors; first: {}), so it cannot go on",
+                    row.id,
+                    report.diagnostics.iter().filter(|d| d.is_error()).count(),
+                    report.diagnostics.first().map(|d| d.message.clone()).unwrap_or_default()
+                )),
+                other => other,
+            })
+    }
+
+    /// Drives a run this process has claimed from where its log ends.
+    async fn continue_run(
+        &self,
+        row: &RunRow,
+        plan: Plan,
+        snapshot: String,
+        cancel: CancellationToken,
+    ) -> Result<Finished, ApiError> {
+        let _driving = self.drive(&row.id)?;
         let request = RunRequest {
             run_id: row.id.clone(),
             plan,
@@ -260,7 +316,7 @@ impl Project {
             pipeline_file: PathBuf::from(&row.file),
             workspace: PathBuf::from(&row.workspace),
             inputs: Map::new(),
-            history,
+            history: self.history(&row.id)?,
             reuse: Vec::new(),
             parent: None,
             global_dir: self.global_dir.clone(),
@@ -275,9 +331,30 @@ impl Project {
         )
         .await?;
         Ok(Finished {
-            run_id: row.id,
+            run_id: row.id.clone(),
             outcome,
         })
+    }
+
+    /// Marks a run as run by this process, refusing one it already runs.
+    fn drive(&self, run: &str) -> Result<Driving, ApiError> {
+        let mut runs = self.driving.lock().map_err(|_| {
+            ApiError::Refused("the project's state was poisoned by a crash".to_owned())
+        })?;
+        if !runs.insert(run.to_owned()) {
+            return Err(ApiError::Refused(format!(
+                "run `{run}` is already running here"
+            )));
+        }
+        Ok(Driving {
+            runs: Arc::clone(&self.driving),
+            run: run.to_owned(),
+        })
+    }
+
+    /// Whether this process runs the run now.
+    fn is_driving(&self, run: &str) -> bool {
+        self.driving.lock().map_or(true, |runs| runs.contains(run))
     }
 
     /// A run's events, in order.
@@ -292,6 +369,12 @@ impl Project {
 
     /// A run may be taken over unless a live process owns it or it already ended well.
     fn may_take_over(&self, row: &RunRow) -> Result<(), ApiError> {
+        if self.is_driving(&row.id) {
+            return Err(ApiError::Refused(format!(
+                "run `{}` is already running here",
+                row.id
+            )));
+        }
         if self.store.owned_elsewhere(row) {
             return Err(ApiError::Refused(format!(
                 "run `{}` is still running in process {} on {}; use it there, or cancel it",
@@ -311,7 +394,8 @@ impl Project {
     }
 
     /// Answers an approval of a paused run, then resumes it: only the branch the answer
-    /// chooses goes on.
+    /// chooses goes on. `step` is the approval's id, or its full key inside a body
+    /// (`review[2]/approve`).
     pub async fn approve(
         &self,
         run: &str,
@@ -322,25 +406,24 @@ impl Project {
     ) -> Result<Finished, ApiError> {
         let row = self.store.run(run)?;
         self.may_take_over(&row)?;
-        let history = self.history(&row.id)?;
-        let state = RunState::fold(&history).map_err(orchestra_engine::run::RunError::from)?;
-        let waiting: Vec<&StepKey> = state.waiting.keys().collect();
-        let key = waiting
-            .iter()
-            .find(|key| key.as_str() == step || key.id() == step)
-            .map(|key| (*key).clone())
-            .ok_or_else(|| {
-                let names: Vec<String> = waiting.iter().map(|key| format!("`{key}`")).collect();
-                ApiError::Refused(if names.is_empty() {
-                    format!("run `{}` waits for no approval", row.id)
-                } else {
-                    format!(
-                        "run `{}` does not wait for `{step}`; it waits for {}",
-                        row.id,
-                        names.join(", ")
-                    )
-                })
-            })?;
+        if !matches!(row.status, RunStatus::Waiting | RunStatus::Interrupted) {
+            return Err(ApiError::Refused(format!(
+                "run `{}` is over ({}); it waits for no approval",
+                row.id,
+                row.status.as_str()
+            )));
+        }
+        let (plan, snapshot) = self.snapshot_plan(&row)?;
+        let state = RunState::fold(&self.history(&row.id)?)
+            .map_err(orchestra_engine::run::RunError::from)?;
+        let key = waiting_step(&state, &row.id, step)?;
+        if state.answers.contains_key(&key) {
+            return Err(ApiError::Refused(format!(
+                "`{key}` of run `{}` is already answered; resume the run with `orchestra resume {}`",
+                row.id, row.id
+            )));
+        }
+        self.store.claim(&row)?;
         let by = std::env::var("USER").ok().filter(|user| !user.is_empty());
         self.store.append(
             &row.id,
@@ -354,7 +437,7 @@ impl Project {
                 },
             )],
         )?;
-        self.resume(&row.id, cancel).await
+        self.continue_run(&row, plan, snapshot, cancel).await
     }
 
     /// Stops a run: asks the process that runs it, or, for a run nobody runs (paused or
@@ -368,7 +451,7 @@ impl Project {
                 row.status.as_str()
             )));
         }
-        if self.store.owned_elsewhere(&row) {
+        if self.store.owned_elsewhere(&row) || self.is_driving(&row.id) {
             self.store.request_cancel(&row.id)?;
             return Ok(format!(
                 "asked process {} to stop run `{}`",
@@ -376,21 +459,35 @@ impl Project {
                 row.id
             ));
         }
+        // Nobody runs it: the steps waiting for a person are cancelled, then the run.
+        let state = RunState::fold(&self.history(&row.id)?)
+            .map_err(orchestra_engine::run::RunError::from)?;
+        self.store.claim(&row)?;
         let now = jiff::Timestamp::now();
-        self.store.append(
-            &row.id,
-            &[
-                (now, RunEvent::CancelRequested),
-                (
-                    now,
-                    RunEvent::RunFinished {
-                        status: RunStatus::Cancelled,
-                        outputs: Map::new(),
-                        error: Some("the run was cancelled".to_owned()),
-                    },
-                ),
-            ],
-        )?;
+        let mut events = vec![(now, RunEvent::CancelRequested)];
+        for step in state.waiting.keys() {
+            let result = orchestra_engine::StepResult {
+                status: StepStatus::Cancelled,
+                error: Some("the run was cancelled before anyone answered".to_owned()),
+                ..orchestra_engine::StepResult::failed("", 1, 0)
+            };
+            events.push((
+                now,
+                RunEvent::StepFinished {
+                    step: step.clone(),
+                    result,
+                },
+            ));
+        }
+        events.push((
+            now,
+            RunEvent::RunFinished {
+                status: RunStatus::Cancelled,
+                outputs: Map::new(),
+                error: Some("the run was cancelled".to_owned()),
+            },
+        ));
+        self.store.append(&row.id, &events)?;
         Ok(format!("run `{}` is cancelled", row.id))
     }
 
@@ -426,6 +523,37 @@ impl Project {
             plan.as_ref(),
             Some(row.status),
         ))
+    }
+}
+
+/// The waiting approval that `step` names: its full key, or its id when only one waiting step
+/// has it.
+fn waiting_step(state: &RunState, run: &str, step: &str) -> Result<StepKey, ApiError> {
+    let mut waiting: Vec<&StepKey> = state.waiting.keys().collect();
+    waiting.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    if let Some(key) = waiting.iter().find(|key| key.as_str() == step) {
+        return Ok((*key).clone());
+    }
+    let named: Vec<&&StepKey> = waiting.iter().filter(|key| key.id() == step).collect();
+    let list = |keys: &[&StepKey]| {
+        keys.iter()
+            .map(|key| format!("`{key}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match named.as_slice() {
+        [one] => Ok((**one).clone()),
+        [] if waiting.is_empty() => Err(ApiError::Refused(format!(
+            "run `{run}` waits for no approval"
+        ))),
+        [] => Err(ApiError::Refused(format!(
+            "run `{run}` does not wait for `{step}`; it waits for {}",
+            list(&waiting)
+        ))),
+        many => Err(ApiError::Refused(format!(
+            "more than one approval of run `{run}` is called `{step}`: {}; name one by its full key",
+            list(&many.iter().map(|key| **key).collect::<Vec<_>>())
+        ))),
     }
 }
 

@@ -130,3 +130,32 @@ async fn an_http_request_carries_its_method_headers_and_body() {
     assert_eq!(create.exit_code, Some(201), "the status is the step's code");
     assert_eq!(server.count(), 1);
 }
+
+#[tokio::test]
+async fn a_program_that_leaves_a_background_process_holding_its_output_still_ends() {
+    let lab = Lab::new();
+    let file = lab.pipeline(
+        "background",
+        "steps:\n  - id: daemon\n    action: shell\n    run: [sh, -c, 'sleep 30 & echo $! > child.pid; echo started']\n",
+    );
+    let began = std::time::Instant::now();
+    let (_, result) = lab.run(&file, &[]).await;
+    assert_run(&result, RunStatus::Succeeded);
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(10),
+        "the step ends soon after its program, not when the background process does"
+    );
+    assert_eq!(output(&result, "daemon"), json!("started\n"));
+    let pid: i32 = std::fs::read_to_string(lab.path("child.pid"))
+        .expect("the pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert!(
+        common::eventually(std::time::Duration::from_secs(5), || common::process_gone(
+            pid
+        ))
+        .await,
+        "the background process goes with the step's process group"
+    );
+}

@@ -803,3 +803,134 @@ async fn a_rejection_without_on_false_ends_the_run_as_rejected() {
     );
     assert!(lab.lines("trace.txt").is_empty());
 }
+
+#[tokio::test]
+async fn a_route_back_leaves_a_branch_that_is_still_running_to_finish() {
+    let lab = Lab::new();
+    let file = lab.pipeline(
+        "racing",
+        &format!(
+            "steps:\n{}{}  - id: slow\n    action: shell\n    depends_on: [start]\n    run: [sh, -c, 'sleep 0.5; echo slow >> trace.txt']\n  - id: merge\n    action: shell\n    depends_on: [fast, slow]\n    join: any\n    run: [sh, -c, 'grep -c start trace.txt']\n    routes:\n      - when: merge.output | trim | int < 2\n        goto: start\n        max_loops: 3\n",
+            trace("start", "start", ""),
+            trace("fast", "fast", "    depends_on: [start]\n"),
+        ),
+    );
+    let (_, result) = lab.run(&file, &[]).await;
+    assert_run(&result, RunStatus::Succeeded);
+    let lines = lab.lines("trace.txt");
+    assert_eq!(
+        lines.iter().filter(|line| *line == "start").count(),
+        2,
+        "the route back ran `start` again: {lines:?}"
+    );
+    assert!(
+        lines.iter().any(|line| line == "slow"),
+        "the branch still running when the route was taken finished: {lines:?}"
+    );
+    lab.assert_store_intact();
+}
+
+#[tokio::test]
+async fn a_route_that_cannot_be_weighed_fails_its_step_and_skips_on_success() {
+    let lab = Lab::new();
+    let file = lab.pipeline(
+        "weigh",
+        &format!(
+            "steps:\n  - id: check\n    action: template\n    template: plain text\n    on_success: celebrate\n    on_failure: continue\n    routes:\n      - when: check.output.missing == 1\n        goto: later\n{}{}",
+            trace("celebrate", "celebrate", ""),
+            trace("later", "later", ""),
+        ),
+    );
+    let (_, result) = lab.run(&file, &[]).await;
+    assert_eq!(status(&result, "check"), StepStatus::Failed);
+    assert_error(
+        &result,
+        "check",
+        &["the `when` of the route to `later` does not evaluate"],
+        "the step says which route it could not weigh",
+    );
+    assert!(
+        lab.lines("trace.txt").is_empty(),
+        "neither `on_success` nor the route is taken by a failed step: {:?}",
+        lab.lines("trace.txt")
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_paused_run_cancels_its_approval_and_takes_no_answer() {
+    let lab = Lab::new();
+    let file = lab.pipeline(
+        "paused",
+        &format!(
+            "steps:\n  - id: gate\n    action: approval\n    message: Go?\n{}",
+            trace("go", "go", "    depends_on: [gate]\n"),
+        ),
+    );
+    let (paused, _) = lab.run(&file, &[]).await;
+    let said = lab
+        .project
+        .cancel(&paused.run_id)
+        .expect("the run is cancelled");
+    assert!(said.contains("is cancelled"), "{said}");
+    let result = lab.result(&paused.run_id);
+    assert_run(&result, RunStatus::Cancelled);
+    assert_eq!(
+        status(&result, "gate"),
+        StepStatus::Cancelled,
+        "nobody can answer it any more"
+    );
+    let refused = lab
+        .project
+        .approve(
+            &paused.run_id,
+            "gate",
+            true,
+            None,
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(refused.contains("waits for no approval"), "{refused}");
+    assert!(
+        lab.lines("trace.txt").is_empty(),
+        "nothing after the approval ran"
+    );
+    lab.assert_store_intact();
+}
+
+#[tokio::test]
+async fn a_pipeline_step_s_timeout_stops_its_child_run() {
+    let lab = Lab::new();
+    lab.pipeline(
+        "sleeper",
+        "steps:\n  - id: nap\n    action: shell\n    run: [sh, -c, 'sleep 30 & echo $! > child.pid; wait']\n",
+    );
+    let file = lab.pipeline(
+        "impatient",
+        "steps:\n  - id: sub\n    action: pipeline\n    path: sleeper.yaml\n    timeout: 700ms\n",
+    );
+    let began = std::time::Instant::now();
+    let (_, result) = lab.run(&file, &[]).await;
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "the step stops at its timeout, not when the child run ends"
+    );
+    assert_run(&result, RunStatus::Failed);
+    assert_error(
+        &result,
+        "sub",
+        &["timed out after 700ms"],
+        "the step says it timed out",
+    );
+    let pid: i32 = std::fs::read_to_string(lab.path("child.pid"))
+        .expect("the child run's program wrote its pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert!(
+        eventually(Duration::from_secs(5), || process_gone(pid)).await,
+        "the child run's program (pid {pid}) is stopped with it"
+    );
+}

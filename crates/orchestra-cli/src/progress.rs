@@ -90,7 +90,7 @@ impl Progress {
                         "↷",
                         result
                             .skipped
-                            .map(|reason| format!(" skipped ({reason:?})").to_lowercase())
+                            .map(|reason| format!(" skipped ({})", reason.describe()))
                             .unwrap_or_default(),
                     ),
                     StepStatus::Cancelled => ("■", " cancelled".to_owned()),

@@ -100,6 +100,20 @@ pub enum SkipReason {
     Rejected,
 }
 
+impl SkipReason {
+    /// Why, in a few words for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Condition => "condition false",
+            Self::Disabled => "disabled",
+            Self::Upstream => "a step it needs did not succeed",
+            Self::NotRouted => "not routed to",
+            Self::Failure => "failed, counted as skipped",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
 /// The run and step that started a sub-pipeline's run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Parent {

@@ -21,6 +21,8 @@ pub struct SinkError(pub String);
 pub struct Control {
     /// Someone asked for the run to stop.
     pub cancel_requested: bool,
+    /// Another process took the run over (this one was thought dead): this one must stop.
+    pub taken_over: bool,
 }
 
 /// Where a run's events go. `record` commits them durably and only then shows them to

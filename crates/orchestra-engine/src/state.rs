@@ -93,9 +93,25 @@ pub enum Signal {
     Reset,
 }
 
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ready => f.write_str("to be queued"),
+            Self::Start { attempt } => write!(f, "to start attempt {attempt}"),
+            Self::Wait => f.write_str("to wait for a person"),
+            Self::Succeed => f.write_str("to succeed"),
+            Self::Fail => f.write_str("to fail"),
+            Self::Skip => f.write_str("to be skipped"),
+            Self::Cancel => f.write_str("to be cancelled"),
+            Self::Reuse => f.write_str("to take an earlier result"),
+            Self::Reset => f.write_str("to start over"),
+        }
+    }
+}
+
 /// A signal that does not apply to the state a step is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("a step that is {} cannot take the signal {signal:?}", from.as_str())]
+#[error("a step that is {} cannot be told {signal}", from.as_str())]
 pub struct InvalidTransition {
     /// The state the step was in.
     pub from: StepStatus,

@@ -28,6 +28,9 @@ pub use tables::steps::{StepLine, StepRow};
 /// How long an owner may stay silent before its run counts as interrupted. Owners beat every
 /// second; this leaves room for a busy machine.
 const STALE_AFTER_SECONDS: i64 = 15;
+/// How long an owner on this machine whose process still exists may stay silent (a process
+/// stopped with Ctrl-Z, a machine asleep) before its run counts as interrupted.
+const STALE_HERE_SECONDS: i64 = 600;
 
 /// A failure of the store, as a sentence that says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,11 @@ pub enum StoreError {
     /// The store was made by a newer Orchestra.
     #[error("the run store `{0}` was made by a newer Orchestra; update Orchestra to use it")]
     Newer(PathBuf),
+    /// The run changed while a command looked at it.
+    #[error(
+        "run `{0}` changed while this command looked at it (another process may have taken it over); see `orchestra runs`"
+    )]
+    Changed(String),
     /// No run has that id.
     #[error("no run has the id `{0}`; `orchestra runs` lists them")]
     NoSuchRun(String),
@@ -255,22 +263,25 @@ impl Store {
         }
     }
 
-    /// A run shows as interrupted when it says it runs but its owner is gone: the process does
-    /// not exist on this machine, or it has not proved it is alive for a while.
+    /// A run shows as interrupted when it says it runs but its owner is gone. On this machine:
+    /// the owner's process does not exist, or it has been silent for ten minutes (stopped, or its
+    /// id reused by another program). Elsewhere: it has been silent for 15 seconds.
     fn with_liveness(&self, mut run: RunRow, now: Timestamp) -> RunRow {
         if run.status != RunStatus::Running {
             return run;
         }
-        let silent = run
+        let silent_for = run
             .heartbeat_at
             .as_deref()
             .and_then(|at| at.parse::<Timestamp>().ok())
-            .is_none_or(|at| now.duration_since(at).as_secs() > STALE_AFTER_SECONDS);
+            .map_or(i64::MAX, |at| now.duration_since(at).as_secs());
         let gone = match (run.owner_pid, run.owner_host.as_deref()) {
-            (Some(pid), Some(host)) if host == self.owner.1 => !process_alive(pid),
-            _ => false,
+            (Some(pid), Some(host)) if host == self.owner.1 => {
+                !process_alive(pid) || silent_for > STALE_HERE_SECONDS
+            }
+            _ => silent_for > STALE_AFTER_SECONDS,
         };
-        if silent || gone {
+        if gone {
             run.status = RunStatus::Interrupted;
         }
         run
@@ -278,7 +289,21 @@ impl Store {
 
     /// Whether a live process other than this one owns the run.
     pub fn owned_elsewhere(&self, run: &RunRow) -> bool {
-        run.status == RunStatus::Running && run.owner_pid != Some(self.owner.0)
+        run.status == RunStatus::Running
+            && (run.owner_pid, run.owner_host.as_deref())
+                != (Some(self.owner.0), Some(self.owner.1.as_str()))
+    }
+
+    /// Makes this process the owner of a run that is as `seen`: refused when the run changed
+    /// since (another process took it over, or its owner came back to life).
+    pub fn claim(&self, seen: &RunRow) -> Result<(), StoreError> {
+        let at = Timestamp::now().to_string();
+        let owner = (self.owner.0, self.owner.1.as_str());
+        if self.with(|connection| tables::runs::claim(connection, seen, &at, owner))? {
+            Ok(())
+        } else {
+            Err(StoreError::Changed(seen.id.clone()))
+        }
     }
 
     /// Every event of a run, in order.
@@ -397,8 +422,12 @@ impl RunSink for Store {
 
     fn heartbeat(&self, run: &str, at: Timestamp) -> Result<Control, SinkError> {
         let at = at.to_string();
-        self.with(|connection| tables::runs::heartbeat(connection, run, &at))
-            .map(|cancel_requested| Control { cancel_requested })
+        let owner = (self.owner.0, self.owner.1.as_str());
+        self.with(|connection| tables::runs::heartbeat(connection, run, &at, owner))
+            .map(|beat| Control {
+                cancel_requested: beat.unwrap_or(false),
+                taken_over: beat.is_none(),
+            })
             .map_err(|error| SinkError(error.to_string()))
     }
 

@@ -175,39 +175,161 @@ fn the_summary_tables_follow_the_events() {
     assert_eq!(store.integrity_check().expect("the check"), "ok");
 }
 
+/// Sets a run's owner and heartbeat directly, as another process would have left them.
+fn set_owner(dir: &tempfile::TempDir, run: &str, pid: i64, host: &str, heartbeat: Timestamp) {
+    let connection = rusqlite::Connection::open(dir.path().join(".orchestra").join("runs.db"))
+        .expect("open directly");
+    connection
+        .execute(
+            "UPDATE runs SET owner_pid = ?2, owner_host = ?3, heartbeat_at = ?4 WHERE id = ?1",
+            rusqlite::params![run, pid, host, heartbeat.to_string()],
+        )
+        .expect("set the owner");
+}
+
+/// The id of a process that has ended.
+fn dead_pid() -> i64 {
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("`true` starts");
+    let pid = i64::from(child.id());
+    child.wait().expect("it ends");
+    pid
+}
+
 #[test]
-fn a_run_whose_owner_went_silent_shows_as_interrupted() {
+fn a_run_whose_owner_is_gone_shows_as_interrupted() {
     let dir = tempfile::tempdir().expect("a folder");
     let store = open(&dir);
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
     let long_ago = Timestamp::now() - 1.minute();
-    store
-        .append("old", &[(long_ago, started("p"))])
-        .expect("commit");
+    for run in ["dead", "asleep", "remote", "fresh"] {
+        store.append(run, &now(vec![started("p")])).expect("commit");
+    }
+    set_owner(&dir, "dead", dead_pid(), &host, Timestamp::now());
+    set_owner(
+        &dir,
+        "asleep",
+        i64::from(std::process::id()),
+        &host,
+        long_ago,
+    );
+    set_owner(&dir, "remote", 1, "another-machine", long_ago);
+    let status = |run: &str| store.run(run).expect("the run").status;
     assert_eq!(
-        store.run("old").expect("the run").status,
+        status("dead"),
         RunStatus::Interrupted,
-        "no heartbeat for a minute"
+        "its process is gone"
     );
-    assert!(
-        !store.owned_elsewhere(&store.run("old").expect("the run")),
-        "an interrupted run may be taken over"
-    );
-
-    store
-        .append("fresh", &now(vec![started("p")]))
-        .expect("commit");
     assert_eq!(
-        store.run("fresh").expect("the run").status,
+        status("asleep"),
+        RunStatus::Running,
+        "a live process here that was silent a minute (stopped, asleep) still owns its run"
+    );
+    assert_eq!(
+        status("remote"),
+        RunStatus::Interrupted,
+        "an owner elsewhere that was silent a minute is presumed gone"
+    );
+    assert_eq!(
+        status("fresh"),
         RunStatus::Running,
         "this live process owns it"
     );
-    store
-        .heartbeat("old", Timestamp::now())
+    assert!(
+        !store.owned_elsewhere(&store.run("dead").expect("the run")),
+        "an interrupted run may be taken over"
+    );
+}
+
+#[test]
+fn of_two_processes_taking_over_a_run_one_wins_and_the_loser_stops() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let first = open(&dir);
+    first
+        .append("r1", &now(vec![started("p")]))
+        .expect("commit");
+    set_owner(
+        &dir,
+        "r1",
+        dead_pid(),
+        "gone",
+        Timestamp::now() - 1.minute(),
+    );
+    let seen = first.run("r1").expect("the run");
+    let second = open(&dir);
+    let seen_too = second.run("r1").expect("the run");
+    first.claim(&seen).expect("the first claim wins");
+    let lost = second
+        .claim(&seen_too)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        lost.contains("changed while this command looked at it"),
+        "{lost}"
+    );
+    set_owner(&dir, "r1", 1, "gone", Timestamp::now());
+    let control = first
+        .heartbeat("r1", Timestamp::now())
         .expect("a heartbeat");
+    assert!(
+        control.taken_over,
+        "an owner whose run was taken over learns it on its next beat"
+    );
+}
+
+#[test]
+fn attempts_are_read_from_the_events() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let store = open(&dir);
+    let step = StepKey::new("", "build");
+    let start = |attempt| RunEvent::StepStarted {
+        step: step.clone(),
+        attempt,
+        inputs: json!({"run": ["make"]}),
+    };
+    store
+        .append(
+            "r1",
+            &now(vec![
+                started("p"),
+                RunEvent::StepQueued { step: step.clone() },
+                start(1),
+            ]),
+        )
+        .expect("commit");
+    // The process died; the resumed run starts the step over and it fails for good.
+    store
+        .append(
+            "r1",
+            &now(vec![
+                RunEvent::RunResumed,
+                RunEvent::StepQueued { step: step.clone() },
+                start(1),
+                RunEvent::StepFinished {
+                    step: step.clone(),
+                    result: StepResult::failed("`make` exited with status 2", 1, 5),
+                },
+            ]),
+        )
+        .expect("commit");
+    let attempts: Vec<(u32, bool, Option<String>)> = store
+        .attempts("r1")
+        .expect("the attempts")
+        .into_iter()
+        .map(|row| (row.attempt, row.finished_at.is_some(), row.error))
+        .collect();
     assert_eq!(
-        store.run("old").expect("the run").status,
-        RunStatus::Running,
-        "a heartbeat proves the owner is back"
+        attempts,
+        [
+            (1, false, None),
+            (1, true, Some("`make` exited with status 2".to_owned()))
+        ],
+        "an attempt cut short has no end; a failed step's error is its last attempt's"
     );
 }
 

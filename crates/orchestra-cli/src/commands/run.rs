@@ -4,7 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use orchestra_api::{
-    ApiError, Finished, Overview, Project, RunStatus, StartOptions, StepLine, human_duration,
+    ApiError, Finished, Overview, Project, RunStatus, SkipReason, StartOptions, StepLine,
+    human_duration,
 };
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -227,7 +228,7 @@ pub fn print_overview(overview: &Overview) {
                 .error
                 .as_deref()
                 .map(sanitize)
-                .or_else(|| step.skipped.clone())
+                .or_else(|| step.skipped.as_deref().map(skip_words))
                 .or_else(|| {
                     step.reused_from
                         .as_ref()
@@ -270,6 +271,14 @@ pub fn print_overview(overview: &Overview) {
         }
     }
     anstream::println!();
+}
+
+/// Why a step was skipped, from the word the store keeps.
+fn skip_words(word: &str) -> String {
+    serde_json::from_value::<SkipReason>(Value::from(word)).map_or_else(
+        |_| word.replace('_', " "),
+        |reason| format!("skipped: {}", reason.describe()),
+    )
 }
 
 /// The exit code of a run's status: 0 succeeded, 1 failed (or cancelled, rejected), 3 paused.

@@ -106,25 +106,30 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
             headers.insert(name, value);
         }
     }
-    let mut request = call.env.http().request(method, url).headers(headers);
+    let mut request = call.env.http()?.request(method, url).headers(headers);
     request = match call.params.get("body") {
         None | Some(Value::Null) => request,
         Some(Value::String(text)) => request.body(text.clone()),
         Some(json) => request.json(json),
     };
-    let response = call
-        .bounded(request.send())
-        .await?
-        .map_err(|error| connection_failure(url, &error))?;
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|kind| kind.contains("json"));
-    let text = call.bounded(response.text()).await?.map_err(|error| {
-        Failure::retryable(format!("reading the response of {url} failed: {error}"))
-    })?;
+    // The step's `timeout` bounds the whole exchange: sending, and reading the answer.
+    let exchange = async {
+        let response = request
+            .send()
+            .await
+            .map_err(|error| connection_failure(url, &error))?;
+        let status = response.status();
+        let is_json = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|kind| kind.contains("json"));
+        let text = response.text().await.map_err(|error| {
+            Failure::retryable(format!("reading the response of {url} failed: {error}"))
+        })?;
+        Ok::<_, Failure>((status, is_json, text))
+    };
+    let (status, is_json, text) = call.bounded(exchange).await??;
     let output = if is_json {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     } else {

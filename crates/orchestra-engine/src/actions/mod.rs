@@ -111,7 +111,7 @@ pub trait Env: Send + Sync {
     /// The folder of the pipeline file (sub-pipelines are found from it).
     fn pipeline_dir(&self) -> &Path;
     /// The HTTP client of the run.
-    fn http(&self) -> &reqwest::Client;
+    fn http(&self) -> Result<&reqwest::Client, Failure>;
     /// The language models.
     fn models(&self) -> &dyn ModelClient;
     /// Cancelled when the run stops.
@@ -122,12 +122,14 @@ pub trait Env: Send + Sync {
     fn approval(&self, step: &StepKey) -> ApprovalState;
     /// Now, from the run's clock.
     fn now(&self) -> jiff::Timestamp;
-    /// Runs another pipeline file as a child run and returns its outputs.
+    /// Runs another pipeline file as a child run and returns its outputs; cancelling
+    /// `cancel_child` stops the child run.
     fn run_child<'a>(
         &'a self,
         step: &'a StepKey,
         path: &'a str,
         inputs: Map<String, Value>,
+        cancel_child: CancellationToken,
     ) -> BoxFuture<'a, Result<Value, Failure>>;
 }
 

@@ -67,7 +67,25 @@ fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
             Some(Value::Object(inputs)) => inputs.clone(),
             _ => Map::new(),
         };
-        let outputs = call.env.run_child(call.step, path, inputs).await?;
+        // The child run stops with the step: when the run stops, and when the step's `timeout`
+        // runs out (the child is then cancelled and given the time to stop its steps).
+        let stop = call.env.cancel().child_token();
+        let child = call.env.run_child(call.step, path, inputs, stop.clone());
+        tokio::pin!(child);
+        let deadline = async {
+            match call.timeout {
+                Some(limit) => tokio::time::sleep(limit).await,
+                None => std::future::pending().await,
+            }
+        };
+        let outputs = tokio::select! {
+            outputs = &mut child => outputs?,
+            () = deadline => {
+                stop.cancel();
+                let _ = child.await;
+                return Err(call.timed_out());
+            }
+        };
         Ok(Done::Output(ActionOutput {
             output: outputs,
             ..ActionOutput::default()

@@ -12,7 +12,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, Either};
 use indexmap::IndexMap;
 use orchestra_pipeline::{
     ActionSpec, ParamKind, ParamProblem, ParamSpec, is_template, templated_script,
@@ -131,6 +131,9 @@ fn is_auto(text: &str) -> bool {
 const GRACE: Duration = Duration::from_secs(2);
 /// Output is sent to the run's log at most this often, so a chatty program costs few writes.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// How long a program's output may stay open after the program ended (held by something it
+/// started in the background) before the rest of its process group is stopped.
+const PIPE_GRACE: Duration = Duration::from_secs(2);
 /// How much of each stream of a program a step keeps.
 const MAX_OUTPUT: usize = 16 << 20;
 /// The most output read at once.
@@ -201,12 +204,29 @@ async fn run(call: Call<'_>) -> Result<Done, Failure> {
         let stdout = child.stdout().take();
         let stderr = child.stderr().take();
         call.bounded(async {
-            let streams = tokio::join!(
-                collect(&call, stdout, Stream::Stdout),
-                collect(&call, stderr, Stream::Stderr)
-            );
-            let status = child.wait().await;
-            (streams, status)
+            let mut streams = Box::pin(async {
+                tokio::join!(
+                    collect(&call, stdout, Stream::Stdout),
+                    collect(&call, stderr, Stream::Stderr)
+                )
+            });
+            let mut wait = child.wait();
+            match futures::future::select(&mut streams, &mut wait).await {
+                Either::Left((streams, _)) => (streams, wait.await),
+                Either::Right((status, _)) => {
+                    drop(wait);
+                    // The program ended, but something it started in the background may still
+                    // hold its output open: a moment to finish writing, then the group goes.
+                    let read =
+                        if let Ok(read) = tokio::time::timeout(PIPE_GRACE, &mut streams).await {
+                            read
+                        } else {
+                            let _ = child.start_kill();
+                            streams.await
+                        };
+                    (read, status)
+                }
+            }
         })
         .await
     };

@@ -135,7 +135,7 @@ pub fn report_markdown(result: &PipelineResult, qc: &QcReport) -> String {
             .clone()
             .or_else(|| {
                 step.skipped
-                    .map(|reason| format!("skipped: {reason:?}").to_lowercase())
+                    .map(|reason| format!("skipped: {}", reason.describe()))
             })
             .or_else(|| {
                 step.reused_from

@@ -61,7 +61,7 @@ async fn run_check(
         ),
         QcCheck::Contains(needle) => verdict(
             text.contains(needle.as_str()),
-            format!("the output does not contain {needle:?}"),
+            format!("the output does not contain `{needle}`"),
         ),
         QcCheck::Regex(pattern) => match regex::Regex::new(pattern) {
             Ok(regex) => verdict(
@@ -188,7 +188,7 @@ fn describe(check: &QcCheck) -> String {
     match check {
         QcCheck::NotEmpty => "not_empty".to_owned(),
         QcCheck::NoTemplateArtifacts => "no_template_artifacts".to_owned(),
-        QcCheck::Contains(needle) => format!("contains: {needle:?}"),
+        QcCheck::Contains(needle) => format!("contains: \"{needle}\""),
         QcCheck::Regex(pattern) => format!("regex: {pattern}"),
         QcCheck::JsonSchema(_) => "json_schema".to_owned(),
         QcCheck::MaxLength(limit) => format!("max_length: {limit}"),

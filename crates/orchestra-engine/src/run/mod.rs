@@ -128,7 +128,7 @@ pub(crate) struct Shared {
     services: Services,
     templates: Templates,
     /// Made when the first HTTP step runs: making one reads the system's certificates.
-    http: std::sync::OnceLock<reqwest::Client>,
+    http: std::sync::OnceLock<Option<reqwest::Client>>,
     workspace: Workspace,
     state: Mutex<RunState>,
     cancel: CancellationToken,
@@ -143,7 +143,7 @@ pub(crate) struct Shared {
     tripped: Mutex<Option<String>>,
     /// Events that go out with the next commit: the starts of read-only actions (see
     /// [`Effects::ReadOnly`](crate::actions::Effects)).
-    deferred: Mutex<Vec<RunEvent>>,
+    deferred: Mutex<Vec<(Timestamp, RunEvent)>>,
     /// While this holds a list, commits are staged: applied to the state and kept here, to be
     /// recorded together by [`Shared::flush`]. The scheduler stages only while it settles steps
     /// that ended, a stretch in which nothing outside the run is touched and no one is shown
@@ -174,22 +174,20 @@ impl Shared {
             .state
             .lock()
             .map_err(|_| SinkError("the run's state was poisoned by a crash".to_owned()))?;
-        let mut deferred = self
+        let mut stamped = self
             .deferred
             .lock()
             .map(|mut deferred| std::mem::take(&mut *deferred))
             .unwrap_or_default();
-        let events = if deferred.is_empty() {
-            events
-        } else {
-            deferred.extend(events);
-            deferred
-        };
         let at = self.services.clock.now();
-        let stamped: Vec<(Timestamp, RunEvent)> = queued_first(&state, events)
-            .into_iter()
-            .map(|event| (at, event))
-            .collect();
+        stamped.extend(events.into_iter().map(|event| (at, event)));
+        let stamped = queued_first(&state, stamped);
+        // An event the state machine would refuse never reaches the log.
+        if let Err(error) = state.admits(stamped.iter().map(|(_, event)| event)) {
+            let message = format!("the engine made a move its state machine refuses: {error}");
+            self.stop(message.clone());
+            return Err(SinkError(message));
+        }
         let mut staged = self
             .staged
             .lock()
@@ -238,6 +236,11 @@ impl Shared {
 
     /// Records what was staged, in one commit, and stops staging.
     fn flush(&self) -> Result<(), SinkError> {
+        // The state's lock first, as in `commit`: nothing else is recorded in between.
+        let _state = self
+            .state
+            .lock()
+            .map_err(|_| SinkError("the run's state was poisoned by a crash".to_owned()))?;
         let staged = self
             .staged
             .lock()
@@ -255,8 +258,9 @@ impl Shared {
 
     /// Keeps an event to go out with the next commit, whoever makes it.
     fn defer(&self, event: RunEvent) {
+        let at = self.services.clock.now();
         if let Ok(mut deferred) = self.deferred.lock() {
-            deferred.push(event);
+            deferred.push((at, event));
         }
     }
 
@@ -282,10 +286,13 @@ impl Shared {
 /// starting or ending after it ran. The scheduler launches a step without a commit of its own, so
 /// the step's first commit records both that it was queued and what it did: one commit fewer per
 /// step.
-fn queued_first(state: &RunState, events: Vec<RunEvent>) -> Vec<RunEvent> {
-    let mut queued: Vec<StepKey> = Vec::new();
+fn queued_first(
+    state: &RunState,
+    events: Vec<(Timestamp, RunEvent)>,
+) -> Vec<(Timestamp, RunEvent)> {
+    let mut queued: std::collections::HashSet<StepKey> = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(events.len() + 1);
-    for event in events {
+    for (at, event) in events {
         let leaves_pending = match &event {
             RunEvent::StepStarted { step, .. } => Some(step),
             RunEvent::StepFinished { step, result }
@@ -298,12 +305,11 @@ fn queued_first(state: &RunState, events: Vec<RunEvent>) -> Vec<RunEvent> {
         };
         if let Some(step) = leaves_pending
             && state.status(step) == StepStatus::Pending
-            && !queued.contains(step)
+            && queued.insert(step.clone())
         {
-            queued.push(step.clone());
-            out.push(RunEvent::StepQueued { step: step.clone() });
+            out.push((at, RunEvent::StepQueued { step: step.clone() }));
         }
-        out.push(event);
+        out.push((at, event));
     }
     out
 }
@@ -323,8 +329,14 @@ impl Env for StepEnv<'_> {
         &self.shared.pipeline_dir
     }
 
-    fn http(&self) -> &reqwest::Client {
-        self.shared.http.get_or_init(http_client)
+    fn http(&self) -> Result<&reqwest::Client, Failure> {
+        self.shared
+            .http
+            .get_or_init(http_client)
+            .as_ref()
+            .ok_or_else(|| {
+                Failure::fatal("the HTTP client cannot be set up (no TLS support on this machine?)")
+            })
     }
 
     fn models(&self) -> &dyn ModelClient {
@@ -369,8 +381,9 @@ impl Env for StepEnv<'_> {
         step: &'a StepKey,
         path: &'a str,
         inputs: Map<String, Value>,
+        cancel_child: CancellationToken,
     ) -> BoxFuture<'a, Result<Value, Failure>> {
-        Box::pin(run_child(self.shared, step, path, inputs))
+        Box::pin(run_child(self.shared, step, path, inputs, cancel_child))
     }
 }
 
@@ -528,19 +541,25 @@ fn run_at_depth(
 
 /// The run's HTTP client. A server that accepts a connection and then says nothing fails the
 /// step after a while even when the step has no `timeout`; a slow but steady download does not.
-fn http_client() -> reqwest::Client {
+fn http_client() -> Option<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(30))
         .read_timeout(Duration::from_mins(5))
         .user_agent(concat!("orchestra/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_default()
+        .ok()
 }
 
-/// Proves the owner is alive every `every`, and stops the run when someone asked, until `until`
-/// is cancelled.
+/// How many heartbeats in a row may fail (the store busy with another writer) before the run
+/// stops: it cannot prove it is alive, and another process could take it over.
+const MISSED_BEATS: u32 = 5;
+
+/// Proves the owner is alive every `every` until `until` is cancelled; stops the run when
+/// someone asks (and goes on beating while it winds down), or when another process took it over.
 async fn beat(shared: Arc<Shared>, every: Duration, until: CancellationToken) {
     let mut ticks = tokio::time::interval(every);
+    let mut missed = 0;
+    let mut asked = false;
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
@@ -551,15 +570,29 @@ async fn beat(shared: Arc<Shared>, every: Duration, until: CancellationToken) {
             .sink
             .heartbeat(&shared.run_id, shared.services.clock.now())
         {
-            Ok(control) if control.cancel_requested => {
-                let _ = shared.commit(vec![RunEvent::CancelRequested]);
-                shared.cancel.cancel();
+            Ok(control) if control.taken_over => {
+                shared.stop(
+                    "another process took this run over (this one had been silent too long)"
+                        .to_owned(),
+                );
                 return;
             }
-            Ok(_) => {}
+            Ok(control) => {
+                missed = 0;
+                if control.cancel_requested && !asked {
+                    asked = true;
+                    let _ = shared.commit(vec![RunEvent::CancelRequested]);
+                    shared.cancel.cancel();
+                }
+            }
             Err(error) => {
-                shared.stop(error.0);
-                return;
+                missed += 1;
+                if missed >= MISSED_BEATS {
+                    shared.stop(format!(
+                        "the run store did not take {MISSED_BEATS} heartbeats in a row: {error}"
+                    ));
+                    return;
+                }
             }
         }
     }
@@ -596,6 +629,7 @@ async fn run_child(
     step: &StepKey,
     path: &str,
     inputs: Map<String, Value>,
+    cancel_child: CancellationToken,
 ) -> Result<Value, Failure> {
     if shared.depth + 1 >= MAX_DEPTH {
         return Err(Failure::fatal(format!(
@@ -645,7 +679,7 @@ async fn run_child(
         global_dir: shared.global_dir.clone(),
     };
     let options = RunOptions {
-        cancel: shared.cancel.clone(),
+        cancel: cancel_child,
         ..RunOptions::default()
     };
     let outcome = run_at_depth(request, shared.services.clone(), options, shared.depth + 1)
@@ -654,6 +688,9 @@ async fn run_child(
     match outcome.status {
         RunStatus::Succeeded => Ok(Value::Object(outcome.outputs)),
         RunStatus::Cancelled => Err(Failure::cancelled()),
+        RunStatus::Waiting => Err(Failure::fatal(format!(
+            "the pipeline `{path}` paused for an approval, and approvals inside a `pipeline` step cannot be answered yet; its run is kept"
+        ))),
         status => Err(Failure::fatal(format!(
             "the pipeline `{path}` ended {}: {}",
             status.as_str(),

@@ -386,6 +386,15 @@ impl<'a> Scheduler<'a> {
         let key = &self.keys[index];
         let (mut result, rejection) = match outcome {
             StepOutcome::Parked => return Verdict::GoOn,
+            // A step stopped while its scope goes on (a sub-pipeline's run cancelled on its
+            // own) did not do its work: that is a failure, not a quiet success of the run.
+            StepOutcome::Finished(mut result)
+                if result.status == StepStatus::Cancelled && !self.frame.cancel.is_cancelled() =>
+            {
+                result.status = StepStatus::Failed;
+                result.error = Some("it was cancelled while the run went on".to_owned());
+                (result, None)
+            }
             StepOutcome::Finished(result) => (result, None),
             StepOutcome::Rejected(result, reason) => (result, Some((reason, true))),
             StepOutcome::BodyRejected(result, reason) => (result, Some((reason, false))),
@@ -447,11 +456,20 @@ impl<'a> Scheduler<'a> {
     /// holds. A route back past its `max_loops` fails the step instead.
     fn after(&self, index: usize, result: &mut StepResult, events: &mut Vec<RunEvent>) {
         let step = &self.graph.steps[index];
+        // The routes are weighed first: one that cannot be taken fails the step, and a failed
+        // step does not go on to its `on_success`.
+        self.take_route(index, result, events);
         if result.status == StepStatus::Succeeded
             && let Some(target) = &step.on_success
         {
             events.extend(self.route(index, target, EdgeKind::Success));
         }
+    }
+
+    /// Takes the first route whose `when` holds; a route back past its `max_loops`, or a `when`
+    /// that does not evaluate, fails the step instead.
+    fn take_route(&self, index: usize, result: &mut StepResult, events: &mut Vec<RunEvent>) {
+        let step = &self.graph.steps[index];
         for route in &step.routes {
             let root =
                 self.shared
@@ -537,8 +555,22 @@ impl<'a> Scheduler<'a> {
     /// The steps that start over when a route from `source` goes back to `target`: those on a
     /// path from the target to the source, and the steps after them that were skipped.
     fn region(&self, target: usize, source: usize) -> Vec<StepKey> {
+        // A step of the region that is still running (a branch the route's step did not wait
+        // for, as with `join: any`) is left to finish; it is not pulled back mid-attempt.
+        let settled = |at: usize| {
+            let launched = self
+                .launched
+                .lock()
+                .map_or(true, |launched| launched.contains(&at));
+            let status = self
+                .shared
+                .state
+                .lock()
+                .map_or(StepStatus::Waiting, |state| state.status(&self.keys[at]));
+            at == source || (!launched && (status.is_terminal() || status == StepStatus::Pending))
+        };
         let between: Vec<usize> = (0..self.graph.steps.len())
-            .filter(|&at| self.reaches(target, at) && self.reaches(at, source))
+            .filter(|&at| self.reaches(target, at) && self.reaches(at, source) && settled(at))
             .collect();
         let mut reset: Vec<usize> = between.clone();
         for &at in &between {

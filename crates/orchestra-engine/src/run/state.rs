@@ -118,8 +118,40 @@ impl RunState {
         Ok(())
     }
 
+    /// Whether every event of a batch moves its step in a way the state machine allows, checked
+    /// before the batch is recorded: an event the state would refuse never reaches the log.
+    pub fn admits<'a>(
+        &self,
+        events: impl IntoIterator<Item = &'a RunEvent>,
+    ) -> Result<(), FoldError> {
+        let mut moved: HashMap<&StepKey, StepStatus> = HashMap::new();
+        for event in events {
+            if let RunEvent::RouteTaken { reset, .. } = event {
+                for key in reset {
+                    moved.insert(key, StepStatus::Pending);
+                }
+            }
+            let Some((step, signal)) = signal_of(event) else {
+                continue;
+            };
+            let from = moved
+                .get(step)
+                .copied()
+                .unwrap_or_else(|| self.status(step));
+            let to = transition(from, signal).map_err(|source| FoldError {
+                step: step.clone(),
+                source,
+            })?;
+            moved.insert(step, to);
+        }
+        Ok(())
+    }
+
     /// Applies one event.
     pub fn apply(&mut self, event: &RunEvent) -> Result<(), FoldError> {
+        if let Some((step, signal)) = signal_of(event) {
+            self.signal(step, signal)?;
+        }
         match event {
             RunEvent::RunStarted {
                 pipeline, inputs, ..
@@ -129,16 +161,11 @@ impl RunState {
                 self.inputs.clone_from(inputs);
             }
             RunEvent::RunResumed => self.resume()?,
-            RunEvent::StepQueued { step } => self.signal(step, Signal::Ready)?,
-            RunEvent::StepStarted { step, attempt, .. } => {
-                self.signal(step, Signal::Start { attempt: *attempt })?;
-            }
             RunEvent::WaitingForApproval {
                 step,
                 message,
                 deadline,
             } => {
-                self.signal(step, Signal::Wait)?;
                 self.waiting.insert(
                     step.clone(),
                     Waiting {
@@ -163,18 +190,6 @@ impl RunState {
                 );
             }
             RunEvent::StepFinished { step, result } => {
-                let signal = match result.status {
-                    StepStatus::Succeeded
-                        if result.reused_from.is_some() && result.attempts == 0 =>
-                    {
-                        Signal::Reuse
-                    }
-                    StepStatus::Succeeded => Signal::Succeed,
-                    StepStatus::Skipped => Signal::Skip,
-                    StepStatus::Cancelled => Signal::Cancel,
-                    _ => Signal::Fail,
-                };
-                self.signal(step, signal)?;
                 if result.status == StepStatus::Failed {
                     self.failures += 1;
                 }
@@ -212,7 +227,9 @@ impl RunState {
                 self.outputs.clone_from(outputs);
                 self.error.clone_from(error);
             }
-            RunEvent::OutputChunk { .. }
+            RunEvent::StepQueued { .. }
+            | RunEvent::StepStarted { .. }
+            | RunEvent::OutputChunk { .. }
             | RunEvent::AttemptFailed { .. }
             | RunEvent::Usage { .. }
             | RunEvent::Artifact { .. } => {}
@@ -224,7 +241,11 @@ impl RunState {
     /// and passes are evaluated again. Its last result stays readable.
     fn start_over(&mut self, key: &StepKey) -> Result<(), FoldError> {
         self.signal(key, Signal::Reset)?;
-        self.activated.remove(key);
+        // It and everything inside it must be sent again; routes inside it count afresh (its own
+        // routes keep their counts, which bound the loops through it).
+        self.activated.retain(|other| !other.is_within(key));
+        self.route_counts
+            .retain(|(from, _), _| from == key || !from.is_within(key));
         self.steps
             .retain(|other, _| other == key || !other.is_within(key));
         self.items.retain(|other, _| !other.is_within(key));
@@ -259,6 +280,30 @@ impl RunState {
         self.failures = 0;
         self.error = None;
         Ok(())
+    }
+}
+
+/// The move an event asks of its step, if it asks one.
+fn signal_of(event: &RunEvent) -> Option<(&StepKey, Signal)> {
+    match event {
+        RunEvent::StepQueued { step } => Some((step, Signal::Ready)),
+        RunEvent::StepStarted { step, attempt, .. } => {
+            Some((step, Signal::Start { attempt: *attempt }))
+        }
+        RunEvent::WaitingForApproval { step, .. } => Some((step, Signal::Wait)),
+        RunEvent::StepFinished { step, result } => {
+            let signal = match result.status {
+                StepStatus::Succeeded if result.reused_from.is_some() && result.attempts == 0 => {
+                    Signal::Reuse
+                }
+                StepStatus::Succeeded => Signal::Succeed,
+                StepStatus::Skipped => Signal::Skip,
+                StepStatus::Cancelled => Signal::Cancel,
+                _ => Signal::Fail,
+            };
+            Some((step, signal))
+        }
+        _ => None,
     }
 }
 

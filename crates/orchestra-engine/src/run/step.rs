@@ -136,7 +136,9 @@ async fn run_action(
         Err(error) => return StepOutcome::Finished(StepResult::failed(error, 0, 0)),
     };
     let inputs = Value::Object(rendered.clone());
-    let hash = step.cache.then(|| inputs_hash(name, &inputs));
+    let hash = step
+        .cache
+        .then(|| inputs_hash(name, &inputs, shared.workspace.root()));
     if let Some(hash) = &hash {
         match shared.services.sink.cached(hash) {
             Ok(Some((from, mut result))) => {
@@ -332,9 +334,15 @@ fn render_params(
     Ok(rendered)
 }
 
-/// The cache key of a step: its action and its rendered inputs.
-fn inputs_hash(action: &str, inputs: &Value) -> String {
-    let text = json!({ "action": action, "inputs": inputs }).to_string();
+/// The cache key of a step: its action, its rendered inputs, and the workspace it works in (a
+/// result names files there, and another run's folder would not have them).
+fn inputs_hash(action: &str, inputs: &Value, workspace: &std::path::Path) -> String {
+    let text = json!({
+        "action": action,
+        "inputs": inputs,
+        "workspace": workspace.display().to_string(),
+    })
+    .to_string();
     crate::sha256_hex(text.as_bytes())
 }
 

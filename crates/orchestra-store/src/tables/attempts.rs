@@ -5,24 +5,29 @@ use rusqlite::{Connection, Row, params};
 use serde_json::Value;
 
 /// A view over `events`, not a table: an attempt is a `step_started` event, ended by the next
-/// `attempt_failed` or `step_finished` event of its step. Each attempt is written once, in the
-/// log, and a step's commit touches one page fewer. Listing a run's attempts reads its events
-/// (each attempt looks ahead for its end): quick for a listing, and never on a run's hot path.
+/// `attempt_failed` or `step_finished` event of its step. An attempt cut short (its run died or
+/// paused, and the step started again) is ended by the next `step_started`: it has no end time.
+/// Each attempt is written once, in the log, and a step's commit touches one page fewer. Listing
+/// a run's attempts reads its events (each attempt looks ahead for its end): quick for a
+/// listing, and never on a run's hot path.
 pub(crate) const CREATE: &str = "
 CREATE VIEW attempts AS
 SELECT started.run_id AS run_id,
        started.step AS step,
        started.body ->> '$.attempt' AS attempt,
        started.at AS started_at,
-       ended.at AS finished_at,
+       CASE WHEN ended.kind <> 'step_started' THEN ended.at END AS finished_at,
        started.body -> '$.inputs' AS inputs,
-       CASE WHEN ended.kind = 'attempt_failed' THEN ended.body ->> '$.error' END AS error,
+       CASE ended.kind
+           WHEN 'attempt_failed' THEN ended.body ->> '$.error'
+           WHEN 'step_finished' THEN ended.body ->> '$.result.error'
+       END AS error,
        started.seq AS seq
 FROM events AS started
 LEFT JOIN events AS ended ON ended.run_id = started.run_id AND ended.seq = (
     SELECT MIN(later.seq) FROM events AS later
     WHERE later.run_id = started.run_id AND later.seq > started.seq AND later.step = started.step
-      AND later.kind IN ('attempt_failed', 'step_finished')
+      AND later.kind IN ('attempt_failed', 'step_finished', 'step_started')
 )
 WHERE started.kind = 'step_started';
 ";

@@ -156,17 +156,55 @@ pub(crate) fn finish(
     Ok(())
 }
 
-/// Proves the owner is alive; returns whether someone asked the run to stop.
-pub(crate) fn heartbeat(connection: &Connection, id: &str, at: &str) -> rusqlite::Result<bool> {
-    connection
-        .prepare_cached("UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1")?
-        .execute(params![id, at])?;
+/// Proves the owner is alive; returns whether someone asked the run to stop, or `None` when the
+/// run is no longer this owner's (another process took it over).
+pub(crate) fn heartbeat(
+    connection: &Connection,
+    id: &str,
+    at: &str,
+    owner: (i64, &str),
+) -> rusqlite::Result<Option<bool>> {
+    let changed = connection
+        .prepare_cached(
+            "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1 AND owner_pid = ?3 AND owner_host = ?4",
+        )?
+        .execute(params![id, at, owner.0, owner.1])?;
+    if changed == 0 {
+        return Ok(None);
+    }
     let requested: Option<String> = connection
         .prepare_cached("SELECT cancel_requested_at FROM runs WHERE id = ?1")?
         .query_row(params![id], |row| row.get(0))
         .optional()?
         .flatten();
-    Ok(requested.is_some())
+    Ok(Some(requested.is_some()))
+}
+
+/// Makes this process the run's owner, if the run is still as `seen` (its owner, last
+/// heartbeat and end unchanged): of two processes that both found it free, one wins. Returns
+/// whether this one did.
+pub(crate) fn claim(
+    connection: &Connection,
+    seen: &RunRow,
+    at: &str,
+    owner: (i64, &str),
+) -> rusqlite::Result<bool> {
+    let changed = connection
+        .prepare_cached(
+            "UPDATE runs SET status = 'running', owner_pid = ?5, owner_host = ?6, heartbeat_at = ?7, cancel_requested_at = NULL
+             WHERE id = ?1 AND owner_pid IS ?2 AND owner_host IS ?3 AND heartbeat_at IS ?4 AND finished_at IS ?8",
+        )?
+        .execute(params![
+            seen.id,
+            seen.owner_pid,
+            seen.owner_host,
+            seen.heartbeat_at,
+            owner.0,
+            owner.1,
+            at,
+            seen.finished_at
+        ])?;
+    Ok(changed == 1)
 }
 
 pub(crate) fn request_cancel(

@@ -113,9 +113,11 @@ pub(crate) fn reset(connection: &Connection, run: &str, step: &StepKey) -> rusql
     Ok(())
 }
 
-/// A resumed run: what was in flight is pending again.
+/// A resumed run: what was in flight, failed, or was skipped for want of it is pending again, as
+/// the run's fold says.
 pub(crate) fn resume(connection: &Connection, run: &str) -> rusqlite::Result<()> {
-    connection.prepare_cached("UPDATE steps SET status = 'pending' WHERE run_id = ?1 AND status IN ('queued', 'running', 'waiting', 'failed', 'cancelled')")?.execute(
+    connection.prepare_cached("UPDATE steps SET status = 'pending' WHERE run_id = ?1 AND (status IN ('queued', 'running', 'waiting', 'failed', 'cancelled')
+         OR (status = 'skipped' AND result ->> '$.skipped' IN ('upstream', 'not_routed', 'failure')))")?.execute(
         params![run],
     )?;
     Ok(())
