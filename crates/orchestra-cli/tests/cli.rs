@@ -7,10 +7,12 @@ use std::process::Output;
 use assert_cmd::Command;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root")
+    Path::new(
+        &std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for tests"),
+    )
+    .join("../..")
+    .canonicalize()
+    .expect("the repository root")
 }
 
 /// The binary, run from the repository root with a private, empty global folder.

@@ -8,7 +8,11 @@ use orchestra_pipeline::{Code, Context, Source, check, load, save};
 
 fn document() -> String {
     std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/pipeline-format.md"),
+        Path::new(
+            &std::env::var_os("CARGO_MANIFEST_DIR")
+                .expect("cargo sets CARGO_MANIFEST_DIR for tests"),
+        )
+        .join("../../docs/pipeline-format.md"),
     )
     .expect("docs/pipeline-format.md exists")
 }

@@ -12,7 +12,10 @@ use orchestra_pipeline::model::{
 use orchestra_pipeline::{check_file, json_schema, save};
 
 fn examples() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines");
+    let dir = Path::new(
+        &std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for tests"),
+    )
+    .join("../../pipelines");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("the pipelines folder exists")
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))

@@ -180,7 +180,11 @@ proptest! {
 fn examples() -> &'static Vec<String> {
     static EXAMPLES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     EXAMPLES.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines");
+        let dir = std::path::Path::new(
+            &std::env::var_os("CARGO_MANIFEST_DIR")
+                .expect("cargo sets CARGO_MANIFEST_DIR for tests"),
+        )
+        .join("../../pipelines");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .expect("the example pipelines exist")
             .filter_map(|entry| entry.ok().map(|e| e.path()))
