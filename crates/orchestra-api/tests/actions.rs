@@ -146,16 +146,6 @@ async fn a_program_that_leaves_a_background_process_holding_its_output_still_end
         "the step ends soon after its program, not when the background process does"
     );
     assert_eq!(output(&result, "daemon"), json!("started\n"));
-    let pid: i32 = std::fs::read_to_string(lab.path("child.pid"))
-        .expect("the pid")
-        .trim()
-        .parse()
-        .expect("a pid");
-    assert!(
-        common::eventually(std::time::Duration::from_secs(5), || common::process_gone(
-            pid
-        ))
-        .await,
-        "the background process goes with the step's process group"
-    );
+    lab.assert_child_gone("the background process goes with the step's process group")
+        .await;
 }

@@ -6,8 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Lab, assert_error, assert_run, error, eventually, options, peak_overlap, process_gone, status,
-    trace,
+    Lab, assert_error, assert_run, error, eventually, options, peak_overlap, status, trace,
 };
 use orchestra_api::{RunStatus, StartOptions, StepStatus};
 use serde_json::json;
@@ -346,15 +345,8 @@ async fn a_timeout_kills_the_whole_process_group() {
         &["timed out after 700ms"],
         "the error says it timed out",
     );
-    let pid: i32 = std::fs::read_to_string(lab.path("child.pid"))
-        .expect("the program wrote its child's pid")
-        .trim()
-        .parse()
-        .expect("a pid");
-    assert!(
-        eventually(Duration::from_secs(5), || process_gone(pid)).await,
-        "the program's child (pid {pid}) must be killed with its group"
-    );
+    lab.assert_child_gone("the program's child must be killed with its group")
+        .await;
 }
 
 #[tokio::test]
@@ -482,15 +474,8 @@ async fn cancelling_stops_running_steps_kills_their_processes_and_keeps_finished
     );
     assert_eq!(status(&result, "long"), StepStatus::Cancelled);
     assert_eq!(lab.lines("trace.txt"), ["quick"]);
-    let pid: i32 = std::fs::read_to_string(lab.path("child.pid"))
-        .expect("the pid")
-        .trim()
-        .parse()
-        .expect("a pid");
-    assert!(
-        eventually(Duration::from_secs(5), || process_gone(pid)).await,
-        "the cancelled step's child (pid {pid}) must be killed"
-    );
+    lab.assert_child_gone("the cancelled step's child must be killed")
+        .await;
     lab.assert_store_intact();
 }
 
@@ -924,13 +909,6 @@ async fn a_pipeline_step_s_timeout_stops_its_child_run() {
         &["timed out after 700ms"],
         "the step says it timed out",
     );
-    let pid: i32 = std::fs::read_to_string(lab.path("child.pid"))
-        .expect("the child run's program wrote its pid")
-        .trim()
-        .parse()
-        .expect("a pid");
-    assert!(
-        eventually(Duration::from_secs(5), || process_gone(pid)).await,
-        "the child run's program (pid {pid}) is stopped with it"
-    );
+    lab.assert_child_gone("the child run's program is stopped with it")
+        .await;
 }

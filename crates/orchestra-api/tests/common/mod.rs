@@ -73,6 +73,20 @@ impl Lab {
             .unwrap_or_default()
     }
 
+    /// Asserts that the process whose id a step wrote to `child.pid` is gone within a few
+    /// seconds: it was stopped with its step's process group.
+    pub async fn assert_child_gone(&self, why: &str) {
+        let pid: i32 = std::fs::read_to_string(self.path("child.pid"))
+            .expect("the step's program wrote its child's pid to child.pid")
+            .trim()
+            .parse()
+            .expect("child.pid holds a pid");
+        assert!(
+            eventually(Duration::from_secs(5), || process_gone(pid)).await,
+            "{why}: process {pid} is still there"
+        );
+    }
+
     /// Checks the store's own consistency.
     pub fn assert_store_intact(&self) {
         let report = self
