@@ -76,9 +76,11 @@ pub type Subscriber = Arc<dyn Fn(&str, u64, &RunEvent) + Send + Sync>;
 /// The run store of one project.
 pub struct Store {
     path: PathBuf,
-    /// Stops (and closes its connection) before `connection` closes, so that the writer's
-    /// connection is the last and leaves the database whole, without its log.
-    _checkpointer: Option<checkpointer::Checkpointer>,
+    /// Started by the first commit, so that a store opened only to read (`orchestra runs`,
+    /// `show`) starts no thread. Stops (and closes its connection) before `connection` closes,
+    /// so that the writer's connection is the last and leaves the database whole, without its
+    /// log.
+    checkpointer: std::sync::OnceLock<Option<checkpointer::Checkpointer>>,
     connection: Mutex<Connection>,
     subscribers: Mutex<Vec<Subscriber>>,
     owner: (i64, String),
@@ -121,7 +123,7 @@ impl Store {
             })?;
         Ok(Self {
             path: path.to_path_buf(),
-            _checkpointer: checkpointer::Checkpointer::start(path),
+            checkpointer: std::sync::OnceLock::new(),
             connection: Mutex::new(connection),
             subscribers: Mutex::new(Vec::new()),
             owner: (i64::from(std::process::id()), host_name()),
@@ -154,6 +156,8 @@ impl Store {
     /// Commits events of a run, with the summaries they change, in one transaction, then tells
     /// the subscribers. The events are numbered from the end of the run's log.
     pub fn append(&self, run: &str, events: &[(Timestamp, RunEvent)]) -> Result<(), StoreError> {
+        self.checkpointer
+            .get_or_init(|| checkpointer::Checkpointer::start(&self.path));
         let owner = (self.owner.0, self.owner.1.as_str());
         let first = self.with(|connection| {
             let transaction =
