@@ -43,6 +43,8 @@ pub fn compile(pipeline: &Pipeline, catalog: &Catalog) -> Result<Plan, CompileEr
         graph,
         outputs: pipeline.outputs.clone(),
         auto: compiler.auto,
+        models: pipeline.models.clone(),
+        tools: pipeline.workspace.tools.clone(),
     })
 }
 
@@ -245,6 +247,29 @@ impl Compiler<'_> {
                 agent.is_some_and(|a| a.temperature.is_some()),
             ),
         ];
+        // The agent's settings come under the step's own, and above the pipeline's defaults.
+        if let Some(agent) = agent {
+            let settings: [(&str, Option<Value>); 7] = [
+                ("role", agent.role.clone().map(Value::from)),
+                ("persona", agent.persona.clone().map(Value::from)),
+                ("personality", agent.personality.clone().map(Value::from)),
+                ("model", agent.model.clone().map(Value::from)),
+                ("temperature", agent.temperature.map(Value::from)),
+                (
+                    "tools",
+                    (!agent.tools.is_empty()).then(|| Value::from(agent.tools.clone())),
+                ),
+                ("max_turns", agent.max_turns.map(Value::from)),
+            ];
+            for (name, value) in settings {
+                if let Some(value) = value
+                    && spec.param(name).is_some()
+                    && !resolved.contains_key(name)
+                {
+                    resolved.insert(name.to_owned(), value);
+                }
+            }
+        }
         for (name, value, agent_sets_it) in fallbacks {
             if let Some(value) = value
                 && spec.param(name).is_some()

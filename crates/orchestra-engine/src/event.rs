@@ -10,6 +10,7 @@ use orchestra_pipeline::model::EdgeKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::models::{Prepared, ToolCall};
 use crate::result::{RunStatus, StepResult, Usage};
 
 /// Where in a run a step executes: its id, inside the bodies that contain it. A top-level step is
@@ -181,6 +182,33 @@ pub enum RunEvent {
         /// The wait before the next attempt, when there is one.
         retry_in_ms: Option<u64>,
     },
+    /// An LLM step's model was chosen and its system prompt composed.
+    ModelPrepared {
+        /// The step.
+        step: StepKey,
+        /// The model, how it was chosen, the system prompt, and its prices.
+        prepared: Prepared,
+    },
+    /// A model asked to run a tool.
+    ToolCalled {
+        /// The step.
+        step: StepKey,
+        /// The call: its id, the tool and the arguments.
+        call: ToolCall,
+    },
+    /// A tool the model called returned (or failed); the model reads this.
+    ToolReturned {
+        /// The step.
+        step: StepKey,
+        /// The call it answers.
+        call_id: String,
+        /// The tool.
+        name: String,
+        /// What it returned, or why it failed.
+        content: String,
+        /// Whether it failed.
+        is_error: bool,
+    },
     /// Tokens a model step used.
     Usage {
         /// The step.
@@ -277,6 +305,9 @@ impl RunEvent {
             Self::StepStarted { .. } => "step_started",
             Self::OutputChunk { .. } => "output_chunk",
             Self::AttemptFailed { .. } => "attempt_failed",
+            Self::ModelPrepared { .. } => "model_prepared",
+            Self::ToolCalled { .. } => "tool_called",
+            Self::ToolReturned { .. } => "tool_returned",
             Self::Usage { .. } => "usage",
             Self::Artifact { .. } => "artifact",
             Self::WaitingForApproval { .. } => "waiting_for_approval",
@@ -297,6 +328,9 @@ impl RunEvent {
             | Self::StepStarted { step, .. }
             | Self::OutputChunk { step, .. }
             | Self::AttemptFailed { step, .. }
+            | Self::ModelPrepared { step, .. }
+            | Self::ToolCalled { step, .. }
+            | Self::ToolReturned { step, .. }
             | Self::Usage { step, .. }
             | Self::Artifact { step, .. }
             | Self::WaitingForApproval { step, .. }

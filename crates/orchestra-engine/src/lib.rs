@@ -12,6 +12,7 @@
 pub mod actions;
 mod compile;
 pub mod event;
+pub mod models;
 mod plan;
 pub mod qc;
 pub mod report;

@@ -1,7 +1,9 @@
 //! The execution plan: what the engine runs and what the studio draws.
 
 use indexmap::IndexMap;
-use orchestra_pipeline::model::{Duration, EdgeKind, Input, Join, OnFailure, QcCheck, Route};
+use orchestra_pipeline::model::{
+    Duration, EdgeKind, Input, Join, Models, OnFailure, QcCheck, Route, Tool,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -29,6 +31,12 @@ pub struct Plan {
     /// Values the orchestrator model is to choose before the run (`<AUTO>` tags).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auto: Vec<AutoValue>,
+    /// The pipeline's `models:` section, which LLM steps resolve their models with.
+    #[serde(skip_serializing_if = "Models::is_empty")]
+    pub models: Models,
+    /// The workspace's named commands, which agents may call.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub tools: IndexMap<String, Tool>,
 }
 
 /// The steps of one scope (the pipeline's top level, or a body) and the edges among them.

@@ -61,8 +61,8 @@ impl RunStatus {
     }
 }
 
-/// Tokens a model step used.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Tokens a model step used, and what they cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
     /// Tokens of the prompt.
     pub prompt_tokens: u64,
@@ -70,6 +70,25 @@ pub struct Usage {
     pub completion_tokens: u64,
     /// Both.
     pub total_tokens: u64,
+    /// What they cost in US dollars, when the model's prices are known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+impl Usage {
+    /// Adds another call's usage to this one. The cost stays known only while every call's
+    /// cost is known; an empty usage adds nothing.
+    pub fn add(&mut self, other: &Usage) {
+        let empty = self.total_tokens == 0 && self.cost_usd.is_none();
+        self.cost_usd = match (self.cost_usd, other.cost_usd) {
+            _ if empty => other.cost_usd,
+            (Some(mine), Some(theirs)) => Some(mine + theirs),
+            _ => None,
+        };
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.total_tokens += other.total_tokens;
+    }
 }
 
 /// What a finished step produced; later templates read it as `{{ id.field }}`.

@@ -4,12 +4,10 @@
 
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
 use jiff::Timestamp;
-use serde_json::Value;
-
-use crate::event::{RunEvent, StepKey};
-use crate::result::{StepResult, Usage};
+use crate::event::RunEvent;
+use crate::models::{ModelClient, NoModelProvider};
+use crate::result::StepResult;
 
 /// A failure of the run store, as a sentence.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,61 +67,6 @@ pub struct ThreadRandom;
 impl RandomSource for ThreadRandom {
     fn chance(&self) -> f64 {
         rand::random::<f64>()
-    }
-}
-
-/// One call to a language model.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ModelRequest {
-    /// The step making the call.
-    pub step: StepKey,
-    /// The action (`generate` or `agent`).
-    pub action: String,
-    /// The step's rendered parameters: prompt, model, personality, schema, tools…
-    pub params: Value,
-}
-
-/// A model's answer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ModelReply {
-    /// The output: text, or parsed JSON for a step with `output_schema`.
-    pub output: Value,
-    /// Tokens used.
-    pub usage: Option<Usage>,
-}
-
-/// A failed model call: worth another attempt (a 429, a 5xx, a dropped connection) or not.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ModelError {
-    /// Another attempt may succeed.
-    #[error("{0}")]
-    Retryable(String),
-    /// Another attempt would fail the same way.
-    #[error("{0}")]
-    Fatal(String),
-}
-
-/// The seam through which LLM steps reach models. The providers (OpenAI-compatible, Anthropic)
-/// plug in here.
-pub trait ModelClient: Send + Sync {
-    /// Runs one LLM step's call.
-    fn call(&self, request: ModelRequest) -> BoxFuture<'_, Result<ModelReply, ModelError>>;
-}
-
-/// The model client of an installation with no provider configured: every LLM step fails, and
-/// says so.
-#[derive(Debug, Default)]
-pub struct NoModelProvider;
-
-impl ModelClient for NoModelProvider {
-    fn call(&self, request: ModelRequest) -> BoxFuture<'_, Result<ModelReply, ModelError>> {
-        Box::pin(async move {
-            Err(ModelError::Fatal(format!(
-                "no model provider configured, so the `{}` step `{}` cannot call a model",
-                request.action,
-                request.step.id()
-            )))
-        })
     }
 }
 

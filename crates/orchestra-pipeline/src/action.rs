@@ -127,6 +127,8 @@ pub enum ParamKind {
     Agent,
     /// The name of a personality.
     Personality,
+    /// The name of a prompt layer: a role or a persona.
+    PromptLayer,
     /// Names of tools.
     Tools,
     /// An HTTP status code or a list of them.
@@ -140,7 +142,9 @@ impl ParamKind {
     pub fn json_schema(self) -> Value {
         let template = json!({ "type": "string" });
         match self {
-            Self::Text | Self::Path | Self::Model | Self::Agent | Self::Personality => template,
+            Self::Text | Self::Path | Self::Model | Self::Agent | Self::Personality | Self::PromptLayer => {
+                template
+            },
             Self::Command => json!({
                 "oneOf": [
                     { "type": "array", "items": { "type": "string" }, "minItems": 1 },

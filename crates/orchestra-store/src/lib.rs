@@ -411,6 +411,9 @@ fn summarise(
         | RunEvent::RunStarted { .. }
         | RunEvent::OutputChunk { .. }
         | RunEvent::Usage { .. }
+        | RunEvent::ModelPrepared { .. }
+        | RunEvent::ToolCalled { .. }
+        | RunEvent::ToolReturned { .. }
         | RunEvent::ApprovalAnswered { .. }
         | RunEvent::ItemsResolved { .. }
         | RunEvent::PassStarted { .. }

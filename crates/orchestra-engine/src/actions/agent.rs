@@ -6,17 +6,19 @@
 //! answer or `max_turns` runs out. A step can only use the tools it lists; those also listed in
 //! `approve_tools` wait for a person before each call.
 
+use futures::future::BoxFuture;
 use indexmap::IndexMap;
 use orchestra_pipeline::{ActionSpec, ParamKind, ParamProblem, ParamSpec};
 use serde_json::Value;
 
-use super::Action;
 use super::generate::LLM_PARAMS;
+use super::tools::Toolbox;
+use super::{Action, Call, Done, Failure};
 
 /// The `agent` action.
 pub(super) const ACTION: Action = Action {
     spec: SPEC,
-    run: super::generate::call_model,
+    run: start,
     effects: super::Effects::Changes,
 };
 
@@ -29,9 +31,12 @@ const SPEC: ActionSpec = ActionSpec {
     check,
 };
 
+/// How many parameters every LLM action has.
+const LLM: usize = LLM_PARAMS.len();
+
 /// The LLM parameters followed by the agent's own: its tools, its turns, and which tools wait for a
 /// person.
-const fn with_tools(llm: &[ParamSpec; 8]) -> [ParamSpec; 11] {
+const fn with_tools(llm: &[ParamSpec; LLM]) -> [ParamSpec; LLM + 3] {
     let tools = [
         ParamSpec {
             name: "tools",
@@ -52,13 +57,21 @@ const fn with_tools(llm: &[ParamSpec; 8]) -> [ParamSpec; 11] {
             summary: "Tools that wait for a person's approval before each call.",
         },
     ];
-    let mut all = [llm[0]; 11];
+    let mut all = [llm[0]; LLM + 3];
     let mut at = 0;
-    while at < 11 {
-        all[at] = if at < 8 { llm[at] } else { tools[at - 8] };
+    while at < LLM + 3 {
+        all[at] = if at < LLM { llm[at] } else { tools[at - LLM] };
         at += 1;
     }
     all
+}
+
+/// One attempt of `agent`: a conversation with the tools the step names.
+fn start(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
+    Box::pin(async move {
+        let toolbox = Toolbox::for_step(&call)?;
+        super::conversation::converse(call, toolbox).await
+    })
 }
 
 fn check(params: &IndexMap<String, Value>) -> Vec<ParamProblem> {

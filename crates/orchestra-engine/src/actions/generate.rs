@@ -2,20 +2,18 @@
 //!
 //! ## What it does
 //! Composes the system prompt from the prompt layers (role, persona, personality) of the step's
-//! agent or its own settings, sends the rendered `prompt`, and records the reply as the step's
-//! `output`. With `output_schema` the reply must be JSON valid against it (it is asked for again
+//! agent or its own settings, sends the rendered `prompt`, streams the reply into the run's log,
+//! and records it as the step's `output`. With `output_schema` the reply must be JSON valid against it (it is asked for again
 //! once, with the validation error, when it is not), and `output` is the parsed value.
 
 use futures::future::BoxFuture;
 use orchestra_pipeline::{ActionSpec, ParamKind, ParamSpec, no_check};
-use serde_json::Value;
 
-use super::{Action, ActionOutput, Call, Done, Failure};
-use crate::event::RunEvent;
-use crate::services::{ModelError, ModelRequest};
+use super::tools::Toolbox;
+use super::{Action, Call, Done, Failure};
 
 /// The parameters that every LLM action shares: the prompt, then the model settings.
-pub const LLM_PARAMS: [ParamSpec; 8] = [
+pub const LLM_PARAMS: [ParamSpec; 10] = [
     ParamSpec {
         name: "prompt",
         kind: ParamKind::Text,
@@ -33,6 +31,18 @@ pub const LLM_PARAMS: [ParamSpec; 8] = [
         kind: ParamKind::Model,
         required: false,
         summary: "The model: an alias, `provider:model`, `auto` or `<AUTO>…</AUTO>`.",
+    },
+    ParamSpec {
+        name: "role",
+        kind: ParamKind::PromptLayer,
+        required: false,
+        summary: "The role prompt layer, by name: what the model is asked to be.",
+    },
+    ParamSpec {
+        name: "persona",
+        kind: ParamKind::PromptLayer,
+        required: false,
+        summary: "The persona prompt layer, by name: whose experience it speaks from.",
     },
     ParamSpec {
         name: "personality",
@@ -72,7 +82,7 @@ pub const LLM_PARAMS: [ParamSpec; 8] = [
 /// The `generate` action.
 pub(super) const ACTION: Action = Action {
     spec: SPEC,
-    run: super::generate::call_model,
+    run: call_model,
     effects: super::Effects::Changes,
 };
 
@@ -85,31 +95,7 @@ const SPEC: ActionSpec = ActionSpec {
     check: no_check,
 };
 
-/// One attempt of an LLM step (`generate` or `agent`): a call through the run's model client.
-pub(super) fn call_model(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
-    Box::pin(async move {
-        let request = ModelRequest {
-            step: call.step.clone(),
-            action: call.action.to_owned(),
-            params: Value::Object(call.params.clone()),
-        };
-        let reply = call
-            .bounded(call.env.models().call(request))
-            .await?
-            .map_err(|error| match error {
-                ModelError::Retryable(message) => Failure::retryable(message),
-                ModelError::Fatal(message) => Failure::fatal(message),
-            })?;
-        if let Some(usage) = reply.usage {
-            call.env.emit(RunEvent::Usage {
-                step: call.step.clone(),
-                usage,
-            })?;
-        }
-        Ok(Done::Output(ActionOutput {
-            output: reply.output,
-            usage: reply.usage,
-            ..ActionOutput::default()
-        }))
-    })
+/// One attempt of `generate`: a conversation with no tools.
+fn call_model(call: Call<'_>) -> BoxFuture<'_, Result<Done, Failure>> {
+    Box::pin(super::conversation::converse(call, Toolbox::default()))
 }

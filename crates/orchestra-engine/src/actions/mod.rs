@@ -7,6 +7,7 @@
 
 mod agent;
 mod approval;
+mod conversation;
 mod file_list;
 mod file_read;
 mod file_write;
@@ -15,6 +16,7 @@ mod http;
 mod pipeline;
 mod shell;
 mod template;
+mod tools;
 
 use std::future::Future;
 use std::path::Path;
@@ -27,7 +29,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::event::{RunEvent, StepKey};
 use crate::result::Usage;
-use crate::services::ModelClient;
+use crate::models::ModelClient;
+use crate::plan::Plan;
 use crate::workspace::Workspace;
 
 /// An action: what it takes and how it runs.
@@ -110,6 +113,10 @@ pub trait Env: Send + Sync {
     fn workspace(&self) -> &Workspace;
     /// The folder of the pipeline file (sub-pipelines are found from it).
     fn pipeline_dir(&self) -> &Path;
+    /// The pipeline file (prompt layers are looked up next to it).
+    fn pipeline_file(&self) -> &Path;
+    /// The compiled pipeline: its models and workspace tools.
+    fn plan(&self) -> &Plan;
     /// The HTTP client of the run.
     fn http(&self) -> Result<&reqwest::Client, Failure>;
     /// The language models.
@@ -254,6 +261,8 @@ pub struct Failure {
     /// What the attempt produced before it failed (a failing command's output and exit code),
     /// so that `on_failure: continue` can pass it on.
     pub partial: Option<Box<ActionOutput>>,
+    /// The least wait before another attempt, when the other side said (a `Retry-After`).
+    pub retry_after: Option<Duration>,
 }
 
 impl Failure {
@@ -264,6 +273,7 @@ impl Failure {
             retryable: false,
             cancelled: false,
             partial: None,
+            retry_after: None,
         }
     }
 
@@ -281,6 +291,13 @@ impl Failure {
             cancelled: true,
             ..Self::fatal("the run was cancelled")
         }
+    }
+
+    /// Asks that another attempt wait at least this long.
+    #[must_use]
+    pub fn after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait;
+        self
     }
 
     /// Keeps what the attempt produced.

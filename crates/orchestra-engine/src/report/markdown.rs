@@ -34,8 +34,32 @@ pub fn log_markdown(result: &PipelineResult) -> String {
                 ),
                 None => format!("`{step}` attempt {attempt} failed: {error}"),
             },
-            RunEvent::Usage { step, usage } => {
-                format!("`{step}` used {} tokens", usage.total_tokens)
+            RunEvent::Usage { step, usage } => match usage.cost_usd {
+                Some(cost) => format!(
+                    "`{step}` used {} tokens (${cost:.4})",
+                    usage.total_tokens
+                ),
+                None => format!("`{step}` used {} tokens", usage.total_tokens),
+            },
+            RunEvent::ModelPrepared { step, prepared } => match &prepared.replayed_from {
+                Some(recording) => format!(
+                    "`{step}` uses `{}`, answered from the recording `{recording}`",
+                    prepared.model
+                ),
+                None => format!("`{step}` uses `{}`", prepared.model),
+            },
+            RunEvent::ToolCalled { step, call } => {
+                format!("`{step}` calls `{}` with {}", call.name, call.arguments)
+            }
+            RunEvent::ToolReturned {
+                step,
+                name,
+                is_error,
+                content,
+                ..
+            } => {
+                let verb = if *is_error { "failed" } else { "returned" };
+                format!("`{step}`: `{name}` {verb} {} bytes", content.len())
             }
             RunEvent::Artifact {
                 step, path, size, ..

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::event::{Record, RunEvent, SkipReason, StepKey};
+use crate::models::Prepared;
 use crate::plan::{Graph, Plan, Work};
 use crate::qc::{QcReport, assess};
 use crate::result::{CheckResult, RunStatus, Usage};
@@ -107,12 +108,31 @@ pub struct StepReport {
     /// Files it produced.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// For an LLM step: the model it used and the exact system prompt it sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<Prepared>,
+    /// For an agent step: every tool it called, with what came back.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCallReport>,
     /// Its declared checks.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckResult>,
     /// What it printed or streamed, as it came.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub log: String,
+}
+
+/// A tool an agent step called.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ToolCallReport {
+    /// The tool.
+    pub tool: String,
+    /// Its arguments.
+    pub arguments: Value,
+    /// What it returned, or why it failed.
+    pub result: Option<String>,
+    /// Whether it failed.
+    pub is_error: bool,
 }
 
 /// A file a run produced.
@@ -203,10 +223,28 @@ impl PipelineResult {
                 (RunEvent::StepFinished { .. }, Some(report)) => {
                     report.finished_at = Some(record.at);
                 }
-                (RunEvent::Usage { usage, .. }, _) => {
-                    result.usage.prompt_tokens += usage.prompt_tokens;
-                    result.usage.completion_tokens += usage.completion_tokens;
-                    result.usage.total_tokens += usage.total_tokens;
+                (RunEvent::Usage { usage, .. }, _) => result.usage.add(usage),
+                (RunEvent::ModelPrepared { prepared, .. }, Some(report)) => {
+                    report.model = Some(prepared.clone());
+                }
+                (RunEvent::ToolCalled { call, .. }, Some(report)) => {
+                    report.tool_calls.push(ToolCallReport {
+                        tool: call.name.clone(),
+                        arguments: call.arguments.clone(),
+                        result: None,
+                        is_error: false,
+                    });
+                }
+                (
+                    RunEvent::ToolReturned {
+                        content, is_error, ..
+                    },
+                    Some(report),
+                ) => {
+                    if let Some(last) = report.tool_calls.last_mut() {
+                        last.result = Some(content.clone());
+                        last.is_error = *is_error;
+                    }
                 }
                 (
                     RunEvent::Artifact {
@@ -310,6 +348,8 @@ fn empty_report(key: &StepKey, name: Option<String>, action: Option<String>) -> 
         reused_from: None,
         usage: None,
         files: Vec::new(),
+        model: None,
+        tool_calls: Vec::new(),
         checks: Vec::new(),
         log: String::new(),
     }

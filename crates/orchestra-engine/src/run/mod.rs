@@ -32,7 +32,8 @@ use crate::actions::{ApprovalState, Env, Failure};
 use crate::event::{RunEvent, StepKey};
 use crate::plan::Plan;
 use crate::result::{RunStatus, StepResult};
-use crate::services::{ModelClient, Services, SinkError};
+use crate::models::ModelClient;
+use crate::services::{Services, SinkError};
 use crate::state::StepStatus;
 use crate::templates::{Templates, context_value};
 use crate::workspace::Workspace;
@@ -327,6 +328,14 @@ impl Env for StepEnv<'_> {
 
     fn pipeline_dir(&self) -> &Path {
         &self.shared.pipeline_dir
+    }
+
+    fn pipeline_file(&self) -> &Path {
+        &self.shared.snapshot_file
+    }
+
+    fn plan(&self) -> &Plan {
+        &self.shared.plan
     }
 
     fn http(&self) -> Result<&reqwest::Client, Failure> {

@@ -232,6 +232,9 @@ impl RunState {
             | RunEvent::OutputChunk { .. }
             | RunEvent::AttemptFailed { .. }
             | RunEvent::Usage { .. }
+            | RunEvent::ModelPrepared { .. }
+            | RunEvent::ToolCalled { .. }
+            | RunEvent::ToolReturned { .. }
             | RunEvent::Artifact { .. } => {}
         }
         Ok(())

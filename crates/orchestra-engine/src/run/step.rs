@@ -229,7 +229,13 @@ async fn run_action(
             Err(failure) => failure,
         };
         let again = failure.retryable && attempt < policy.attempts;
-        let delay = again.then(|| retry_delay(policy, attempt, shared.services.random.chance()));
+        // The engine's backoff, but never sooner than the other side asked (`Retry-After`).
+        let delay = again.then(|| {
+            let backoff = retry_delay(policy, attempt, shared.services.random.chance());
+            failure
+                .retry_after
+                .map_or(backoff, |asked| backoff.max(asked))
+        });
         let event = RunEvent::AttemptFailed {
             step: key.clone(),
             attempt,

@@ -293,7 +293,8 @@ fn read_param(
         | ParamKind::Path
         | ParamKind::Model
         | ParamKind::Agent
-        | ParamKind::Personality => text(reader),
+        | ParamKind::Personality
+        | ParamKind::PromptLayer => text(reader),
         ParamKind::Command => match &node.value {
             NodeValue::Seq(items) if items.is_empty() => {
                 reader.error(

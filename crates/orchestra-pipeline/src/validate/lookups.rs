@@ -89,6 +89,14 @@ impl Validator<'_> {
                     (ParamKind::Personality, Some(name)) => {
                         self.layer(name, Layer::Personality, &pointer, step);
                     }
+                    (ParamKind::PromptLayer, Some(name)) => {
+                        let layer = if param.name == "persona" {
+                            Layer::Persona
+                        } else {
+                            Layer::Role
+                        };
+                        self.layer(name, layer, &pointer, step);
+                    }
                     (ParamKind::Tools, _) => {
                         let names: Vec<String> = value
                             .as_array()

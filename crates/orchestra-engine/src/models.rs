@@ -1,0 +1,225 @@
+//! The seam through which LLM steps reach language models, and the conversation they hold.
+//!
+//! The engine owns the conversation (the turns of a `generate` or `agent` step, the tools it may
+//! call, the checks on a structured reply); a [`ModelClient`] turns a model reference into a
+//! provider and a system prompt ([`ModelClient::prepare`]) and sends one turn
+//! ([`ModelClient::chat`]). The providers (OpenAI-compatible, Anthropic) live in `orchestra-llm`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use orchestra_pipeline::model::Models;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::result::Usage;
+
+/// What an LLM step asks for, before its model is resolved and its prompt layers are read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelSettings {
+    /// The model: an alias, `provider:model` or `auto`; `None` for the user's default.
+    pub model: Option<String>,
+    /// The role prompt layer, by name.
+    pub role: Option<String>,
+    /// The persona prompt layer, by name.
+    pub persona: Option<String>,
+    /// The personality prompt layer, by name.
+    pub personality: Option<String>,
+    /// Extra system instructions, after the layers.
+    pub system: Option<String>,
+    /// The pipeline file, next to which prompt layers are looked up first.
+    pub pipeline_file: PathBuf,
+    /// The pipeline's `models:` section: aliases, selection, the orchestrator.
+    pub models: Models,
+    /// Whether the step needs a model that can call tools.
+    pub needs_tools: bool,
+    /// Whether the step needs a model that can answer in JSON.
+    pub needs_json: bool,
+}
+
+/// A model chosen and a system prompt composed: what every turn of a step sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prepared {
+    /// The model, as `provider:model`.
+    pub model: String,
+    /// How it was chosen, when not written as `provider:model` (`alias smart`, `auto, balanced`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen_by: Option<String>,
+    /// The composed system prompt: role, persona, personality, then the step's own `system`.
+    pub system: String,
+    /// Where its answers come from when they are not from a live model (a recording).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed_from: Option<String>,
+    /// US dollars per million prompt tokens and per million reply tokens, when the catalog
+    /// knows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prices: Option<Prices>,
+}
+
+/// What a model costs, in US dollars per million tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prices {
+    /// Per million prompt tokens.
+    pub input: f64,
+    /// Per million reply tokens.
+    pub output: f64,
+}
+
+impl Prices {
+    /// The cost of some usage, in US dollars.
+    pub fn cost(&self, usage: &Usage) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        // Token counts are far below 2^52.
+        let (prompt, completion) = (usage.prompt_tokens as f64, usage.completion_tokens as f64);
+        (prompt * self.input + completion * self.output) / 1_000_000.0
+    }
+}
+
+/// One message of a conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Message {
+    /// What the person (or the pipeline) says.
+    User {
+        /// The text.
+        text: String,
+    },
+    /// What the model said: text, tool calls, or both.
+    Assistant {
+        /// The text.
+        text: String,
+        /// The tools it called.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<ToolCall>,
+    },
+    /// What a tool the model called returned.
+    Tool {
+        /// The call this answers.
+        call_id: String,
+        /// The tool's name.
+        name: String,
+        /// What it returned, or why it failed.
+        content: String,
+        /// Whether it failed.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        is_error: bool,
+    },
+}
+
+/// A model's request to run a tool.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The provider's id of the call, which the result must name.
+    pub id: String,
+    /// The tool.
+    pub name: String,
+    /// Its arguments, a JSON object.
+    pub arguments: Value,
+}
+
+/// A tool as the model is told about it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    /// Its name.
+    pub name: String,
+    /// What it does, for the model to decide when to call it.
+    pub description: String,
+    /// A JSON Schema of its arguments (an object).
+    pub parameters: Value,
+}
+
+/// One turn of a conversation to send.
+#[derive(Clone, Copy, Debug)]
+pub struct Chat<'a> {
+    /// The model and system prompt.
+    pub prepared: &'a Prepared,
+    /// The conversation so far.
+    pub messages: &'a [Message],
+    /// The tools the model may call.
+    pub tools: &'a [ToolSpec],
+    /// The sampling temperature.
+    pub temperature: Option<f64>,
+    /// The most tokens the reply may have.
+    pub max_tokens: Option<u32>,
+    /// A JSON Schema the reply must satisfy.
+    pub output_schema: Option<&'a Value>,
+}
+
+/// The model's answer to one turn.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Turn {
+    /// Its text.
+    pub text: String,
+    /// The tools it called.
+    pub tool_calls: Vec<ToolCall>,
+    /// Tokens used by this turn.
+    pub usage: Usage,
+}
+
+/// A failed model call: worth another attempt (a 429, a 5xx, a dropped connection) or not.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// Another attempt may succeed.
+    #[error("{message}")]
+    Retryable {
+        /// What went wrong.
+        message: String,
+        /// How long the provider asked to wait (`Retry-After`).
+        retry_after: Option<Duration>,
+    },
+    /// Another attempt would fail the same way.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl ModelError {
+    /// A failure that another attempt may not repeat.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self::Retryable {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+/// Receives the text of a reply as it streams in.
+pub type TextSink<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+/// How LLM steps reach models.
+pub trait ModelClient: Send + Sync {
+    /// Chooses the model of a step and composes its system prompt.
+    fn prepare(&self, settings: &ModelSettings) -> Result<Prepared, ModelError>;
+
+    /// Sends one turn and returns the answer; `text` receives the reply's text as it streams.
+    fn chat<'a>(
+        &'a self,
+        chat: Chat<'a>,
+        text: TextSink<'a>,
+    ) -> BoxFuture<'a, Result<Turn, ModelError>>;
+}
+
+/// The model client of an installation with no provider configured: every LLM step fails, and
+/// says so.
+#[derive(Debug, Default)]
+pub struct NoModelProvider;
+
+impl ModelClient for NoModelProvider {
+    fn prepare(&self, _settings: &ModelSettings) -> Result<Prepared, ModelError> {
+        Err(ModelError::Fatal(
+            "no model provider is set up in this program, so LLM steps cannot run".to_owned(),
+        ))
+    }
+
+    fn chat<'a>(
+        &'a self,
+        _chat: Chat<'a>,
+        _text: TextSink<'a>,
+    ) -> BoxFuture<'a, Result<Turn, ModelError>> {
+        Box::pin(async {
+            Err(ModelError::Fatal(
+                "no model provider is set up in this program, so LLM steps cannot run".to_owned(),
+            ))
+        })
+    }
+}
