@@ -6,6 +6,8 @@
 //! and its output and files are recorded in the agent step's log. A step can call only the tools
 //! it names.
 
+use std::fmt::Write;
+
 use orchestra_pipeline::model::{Command, Tool};
 use serde_json::{Map, Value, json};
 
@@ -88,7 +90,10 @@ impl Toolbox {
         let (action, params, timeout) = match workspace_tool {
             Some(declared) if builtin(&tool.name).is_none() => {
                 let (action, params) = command(declared);
-                (action, params, declared.timeout.as_ref().map(|t| t.to_std()))
+                (action, params, declared
+                    .timeout
+                    .as_ref()
+                    .map(orchestra_pipeline::model::Duration::to_std))
             }
             _ => {
                 let (action, params) = builtin_call(&tool.name, &arguments)?;
@@ -252,7 +257,7 @@ fn describe(output: &ActionOutput) -> String {
         text.push_str(stderr);
     }
     if let Some(code) = output.exit_code.filter(|_| output.stderr.is_some()) {
-        text.push_str(&format!("\n[exit code {code}]"));
+        let _ = write!(text, "\n[exit code {code}]");
     }
     if text.len() > MAX_RESULT {
         let mut cut = MAX_RESULT;
@@ -261,7 +266,7 @@ fn describe(output: &ActionOutput) -> String {
         }
         let dropped = text.len() - cut;
         text.truncate(cut);
-        text.push_str(&format!("\n[{dropped} more bytes not shown]"));
+        let _ = write!(text, "\n[{dropped} more bytes not shown]");
     }
     text
 }
