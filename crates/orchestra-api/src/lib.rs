@@ -11,5 +11,6 @@ pub use orchestra_engine::event::SkipReason;
 pub use orchestra_engine::qc::{QcIssue, QcReport, Severity};
 pub use orchestra_engine::report::{human_duration, log_markdown, report_html, report_markdown};
 pub use orchestra_engine::{PipelineResult, Record, RunEvent, RunStatus, StepKey, StepStatus};
+pub use orchestra_llm::Mode as ModelMode;
 pub use orchestra_store::{ArtifactRow, AttemptRow, RunRow, StepLine, StepRow, Store, StoreError};
 pub use project::{ApiError, Finished, Overview, Project, StartOptions};

@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use orchestra_engine::event::StepKey;
+use orchestra_engine::models::{ModelClient, NoModelProvider};
 use orchestra_engine::run::{RunOptions, RunOutcome, RunRequest, RunState};
 use orchestra_engine::services::Services;
 use orchestra_engine::{CATALOG, PipelineResult, Plan, RunEvent, RunStatus, StepStatus, compile};
+use orchestra_llm::{LlmClient, Mode};
 use orchestra_pipeline::{Checked, Library, Report, Source, check, check_file};
 use orchestra_store::{RunRow, StepLine, Store, StoreError, Subscriber};
 use serde_json::{Map, Value};
@@ -80,6 +82,8 @@ pub struct Project {
     global_dir: Option<PathBuf>,
     /// The runs this process is running now, which no other call may take over.
     driving: Arc<Mutex<HashSet<String>>>,
+    /// Where LLM steps get their answers.
+    models: Mode,
 }
 
 /// Marks a run as run by this process while it lives.
@@ -108,6 +112,7 @@ impl Project {
             store: Arc::new(store),
             global_dir,
             driving: Arc::new(Mutex::new(HashSet::new())),
+            models: Mode::Live,
         })
     }
 
@@ -143,7 +148,25 @@ impl Project {
     }
 
     fn services(&self) -> Services {
-        Services::new(Arc::clone(&self.store) as Arc<dyn orchestra_engine::services::RunSink>)
+        let mut services =
+            Services::new(Arc::clone(&self.store) as Arc<dyn orchestra_engine::services::RunSink>);
+        services.models = self.model_client();
+        services
+    }
+
+    /// Where this project's LLM steps get their answers: live models (the default), live models
+    /// with every exchange saved to a file, or a recording.
+    pub fn set_models(&mut self, mode: Mode) {
+        self.models = mode;
+    }
+
+    /// The model client of the project's settings. Settings that cannot be read make every LLM
+    /// step fail with the reason, and leave the other steps running.
+    pub fn model_client(&self) -> Arc<dyn ModelClient> {
+        match LlmClient::new(self.global_dir.as_deref(), Some(&self.root), &self.models) {
+            Ok(client) => Arc::new(client),
+            Err(reason) => Arc::new(NoModelProvider { reason }),
+        }
     }
 
     /// Loads and validates a pipeline file.

@@ -79,6 +79,8 @@ enum Command {
         /// Show what the steps print as they run.
         #[arg(long, short)]
         verbose: bool,
+        #[command(flatten)]
+        models: ModelArgs,
     },
     /// List the project's runs, newest first.
     Runs {
@@ -119,6 +121,8 @@ enum Command {
         /// Show what the steps print as they run.
         #[arg(long, short)]
         verbose: bool,
+        #[command(flatten)]
+        models: ModelArgs,
     },
     /// Answer an approval a run waits for, and continue the run.
     Approve {
@@ -137,6 +141,8 @@ enum Command {
         /// Print the result as JSON when the run ends.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        models: ModelArgs,
     },
     /// Stop a run: its running steps are stopped and what finished is kept.
     Cancel {
@@ -155,6 +161,27 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+}
+
+/// Where LLM steps get their answers.
+#[derive(Debug, clap::Args)]
+struct ModelArgs {
+    /// Save every exchange with a model to FILE, so that the run can be replayed offline.
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    record: Option<PathBuf>,
+    /// Answer LLM steps from a recording made with `--record`; a request it does not hold fails.
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    fn mode(self) -> orchestra_api::ModelMode {
+        match (self.record, self.replay) {
+            (Some(file), _) => orchestra_api::ModelMode::Record(file),
+            (None, Some(file)) => orchestra_api::ModelMode::Replay(file),
+            (None, None) => orchestra_api::ModelMode::Live,
+        }
+    }
 }
 
 /// How a command ended, as the process exit code.
@@ -190,6 +217,7 @@ fn main() -> ExitCode {
             reuse,
             json,
             verbose,
+            models,
         } => {
             let args = commands::run::RunArgs {
                 file: &file,
@@ -198,6 +226,7 @@ fn main() -> ExitCode {
                 reuse,
                 json,
                 verbose,
+                models: models.mode(),
             };
             commands::run::run(&args, global_dir.as_deref())
         }
@@ -220,16 +249,27 @@ fn main() -> ExitCode {
             };
             commands::show::run(&run, view, json, global_dir.as_deref())
         }
-        Command::Resume { run, json, verbose } => {
-            commands::run::resume(&run, json, verbose, global_dir.as_deref())
-        }
+        Command::Resume {
+            run,
+            json,
+            verbose,
+            models,
+        } => commands::run::resume(&run, json, verbose, models.mode(), global_dir.as_deref()),
         Command::Approve {
             run,
             step,
             reject,
             comment,
             json,
-        } => commands::run::approve(&run, &step, !reject, comment, json, global_dir.as_deref()),
+            models,
+        } => {
+            let answer = commands::run::Answer {
+                step: &step,
+                approved: !reject,
+                comment,
+            };
+            commands::run::approve(&run, answer, json, models.mode(), global_dir.as_deref())
+        }
         Command::Cancel { run } => commands::cancel::run(&run, global_dir.as_deref()),
         Command::Schema => commands::schema::run(),
         Command::Actions { json, markdown } => commands::actions::run(json, markdown),

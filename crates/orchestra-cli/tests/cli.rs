@@ -185,7 +185,7 @@ fn compile_prints_the_plan_for_people_and_for_machines() {
         "critic ⟲ security  (route when critic.output.verdict == 'revise', at most 2 times)",
         "architecture.model: the cheapest model that can review software design",
         "model smart · personality skeptical · timeout 10m · 3 attempts",
-        "agent security-reviewer · timeout 10m · 3 attempts",
+        "agent security-reviewer · model smart · personality skeptical · timeout 10m · 3 attempts",
     ] {
         assert!(
             stdout.contains(expected),

@@ -199,16 +199,26 @@ pub trait ModelClient: Send + Sync {
     ) -> BoxFuture<'a, Result<Turn, ModelError>>;
 }
 
-/// The model client of an installation with no provider configured: every LLM step fails, and
-/// says so.
-#[derive(Debug, Default)]
-pub struct NoModelProvider;
+/// The model client of a program that cannot reach models (its settings are broken, or it was
+/// built without providers): every LLM step fails, and says why.
+#[derive(Debug)]
+pub struct NoModelProvider {
+    /// Why there are no models, as a sentence.
+    pub reason: String,
+}
+
+impl Default for NoModelProvider {
+    fn default() -> Self {
+        Self {
+            reason: "no model provider is set up in this program, so LLM steps cannot run"
+                .to_owned(),
+        }
+    }
+}
 
 impl ModelClient for NoModelProvider {
     fn prepare(&self, _settings: &ModelSettings) -> Result<Prepared, ModelError> {
-        Err(ModelError::Fatal(
-            "no model provider is set up in this program, so LLM steps cannot run".to_owned(),
-        ))
+        Err(ModelError::Fatal(self.reason.clone()))
     }
 
     fn chat<'a>(
@@ -216,10 +226,6 @@ impl ModelClient for NoModelProvider {
         _chat: Chat<'a>,
         _text: TextSink<'a>,
     ) -> BoxFuture<'a, Result<Turn, ModelError>> {
-        Box::pin(async {
-            Err(ModelError::Fatal(
-                "no model provider is set up in this program, so LLM steps cannot run".to_owned(),
-            ))
-        })
+        Box::pin(async { Err(ModelError::Fatal(self.reason.clone())) })
     }
 }

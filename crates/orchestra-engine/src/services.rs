@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use jiff::Timestamp;
 use crate::event::RunEvent;
 use crate::models::{ModelClient, NoModelProvider};
 use crate::result::StepResult;
+use jiff::Timestamp;
 
 /// A failure of the run store, as a sentence.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,7 +108,7 @@ impl Services {
             sink,
             clock: Arc::new(SystemClock),
             random: Arc::new(ThreadRandom),
-            models: Arc::new(NoModelProvider),
+            models: Arc::new(NoModelProvider::default()),
             ids: Arc::new(UuidIds),
         }
     }

@@ -154,9 +154,9 @@ steps:
         "a step's own value wins"
     );
     assert_eq!(
-        param("with_agent", "model"),
-        None,
-        "the agent's model wins over the default"
+        param("with_agent", "model").as_deref(),
+        Some("cheap"),
+        "the agent's model is the step's, over the default"
     );
     assert_eq!(
         param("tool", "model"),

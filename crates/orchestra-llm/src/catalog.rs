@@ -64,7 +64,9 @@ impl ModelInfo {
 
     /// The provider part of its name.
     pub fn provider(&self) -> &str {
-        self.model.split_once(':').map_or("", |(provider, _)| provider)
+        self.model
+            .split_once(':')
+            .map_or("", |(provider, _)| provider)
     }
 
     fn blended_price(&self) -> f64 {

@@ -206,10 +206,7 @@ impl LlmClient {
                 })?;
             (
                 info.model.clone(),
-                format!(
-                    "alias `{written}`, the default with `{}`",
-                    info.provider()
-                ),
+                format!("alias `{written}`, the default with `{}`", info.provider()),
             )
         };
         if let Ok(mut resolutions) = self.resolutions.lock() {
@@ -290,9 +287,9 @@ impl LlmClient {
             .ok()
             .and_then(|code| code.canonical_reason())
             .unwrap_or("");
-        let mut message = self.redactor.redact(&format!(
-            "`{model}` answered {status} {reason}: {said}"
-        ));
+        let mut message = self
+            .redactor
+            .redact(&format!("`{model}` answered {status} {reason}: {said}"));
         if matches!(status, 401 | 403) {
             message.push_str(" (check the key with `orchestra auth status`)");
         }
@@ -333,11 +330,16 @@ impl LlmClient {
                 TransportError::Refused(message) => ModelError::Fatal(message),
             })?;
         if !(200..300).contains(&response.status) {
-            let body = collect(response.body, MAX_ERROR_BODY).await.unwrap_or_default();
+            let body = collect(response.body, MAX_ERROR_BODY)
+                .await
+                .unwrap_or_default();
             return Err(self.refusal(model, response.status, response.retry_after, &body));
         }
-        let unreadable =
-            |problem: String| ModelError::retryable(format!("`{model}` sent a reply Orchestra cannot read: {problem}"));
+        let unreadable = |problem: String| {
+            ModelError::retryable(format!(
+                "`{model}` sent a reply Orchestra cannot read: {problem}"
+            ))
+        };
         if response.content_type.starts_with("application/json") {
             // A server that does not stream answers with one JSON object.
             let body = collect(response.body, usize::MAX)

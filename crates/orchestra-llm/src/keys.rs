@@ -74,7 +74,10 @@ impl Keys {
         };
         let stored = match std::fs::read_to_string(&file) {
             Ok(text) => read_key_file(&text).map_err(|problem| {
-                format!("the key file `{}` cannot be read: {problem}", file.display())
+                format!(
+                    "the key file `{}` cannot be read: {problem}",
+                    file.display()
+                )
             })?,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => IndexMap::new(),
             Err(error) => {
@@ -151,7 +154,10 @@ impl Keys {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let describe = |error: std::io::Error| {
-            format!("the key file `{}` cannot be written: {error}", file.display())
+            format!(
+                "the key file `{}` cannot be written: {error}",
+                file.display()
+            )
         };
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).map_err(describe)?;
@@ -274,7 +280,10 @@ mod tests {
         let file = keys
             .store("anthropic", Secret::new("sk-ant-test-0000"))
             .expect("the key is stored");
-        let mode = std::fs::metadata(&file).expect("the file").permissions().mode();
+        let mode = std::fs::metadata(&file)
+            .expect("the file")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "only the user may read the key file");
         let again = Keys::load(Some(dir.path())).expect("the key file reads back");
         let (secret, source) = again

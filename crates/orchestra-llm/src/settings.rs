@@ -219,9 +219,9 @@ impl Config {
             };
             let provider = Provider {
                 api: changes.api.unwrap_or(provider.api),
-                base_url: changes
-                    .base_url
-                    .map_or(provider.base_url, |url| url.trim_end_matches('/').to_owned()),
+                base_url: changes.base_url.map_or(provider.base_url, |url| {
+                    url.trim_end_matches('/').to_owned()
+                }),
                 needs_key: changes
                     .needs_key
                     .unwrap_or(provider.needs_key || changes.key_env.is_some()),

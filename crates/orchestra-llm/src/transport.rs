@@ -266,16 +266,19 @@ impl Transport for Recorder {
                     .lock()
                     .map(|seen| String::from_utf8_lossy(&seen).into_owned())
                     .unwrap_or_default();
-                let saved = recording.lock().map_err(|_| "the recording is unusable".to_owned()).and_then(|mut recording| {
-                    recording.exchanges.push(Recorded {
-                        response: text,
-                        ..recorded
+                let saved = recording
+                    .lock()
+                    .map_err(|_| "the recording is unusable".to_owned())
+                    .and_then(|mut recording| {
+                        recording.exchanges.push(Recorded {
+                            response: text,
+                            ..recorded
+                        });
+                        if let Ok(aliases) = aliases.lock() {
+                            recording.aliases.clone_from(&aliases);
+                        }
+                        save_recording(&path, &recording)
                     });
-                    if let Ok(aliases) = aliases.lock() {
-                        recording.aliases.clone_from(&aliases);
-                    }
-                    save_recording(&path, &recording)
-                });
                 saved.err()
             })
             .filter_map(|problem| async move { problem.map(Err) });

@@ -142,9 +142,12 @@ impl ParamKind {
     pub fn json_schema(self) -> Value {
         let template = json!({ "type": "string" });
         match self {
-            Self::Text | Self::Path | Self::Model | Self::Agent | Self::Personality | Self::PromptLayer => {
-                template
-            },
+            Self::Text
+            | Self::Path
+            | Self::Model
+            | Self::Agent
+            | Self::Personality
+            | Self::PromptLayer => template,
             Self::Command => json!({
                 "oneOf": [
                     { "type": "array", "items": { "type": "string" }, "minItems": 1 },

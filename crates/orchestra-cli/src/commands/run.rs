@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use orchestra_api::{
-    ApiError, Finished, Overview, Project, RunStatus, SkipReason, StartOptions, StepLine,
-    human_duration,
+    ApiError, Finished, ModelMode, Overview, Project, RunStatus, SkipReason, StartOptions,
+    StepLine, human_duration,
 };
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -22,6 +22,14 @@ pub struct RunArgs<'a> {
     pub reuse: Option<String>,
     pub json: bool,
     pub verbose: bool,
+    pub models: ModelMode,
+}
+
+/// A person's answer to an approval.
+pub struct Answer<'a> {
+    pub step: &'a str,
+    pub approved: bool,
+    pub comment: Option<String>,
 }
 
 pub fn run(args: &RunArgs<'_>, global_dir: Option<&Path>) -> Outcome {
@@ -32,10 +40,11 @@ pub fn run(args: &RunArgs<'_>, global_dir: Option<&Path>) -> Outcome {
             return Outcome::Unusable;
         }
     };
-    let project = match Project::discover(args.file, global_dir.map(Path::to_path_buf)) {
+    let mut project = match Project::discover(args.file, global_dir.map(Path::to_path_buf)) {
         Ok(project) => project,
         Err(error) => return report_error(&error),
     };
+    use_models(&mut project, args.models.clone());
     let total = project
         .check(args.file)
         .ok()
@@ -52,11 +61,18 @@ pub fn run(args: &RunArgs<'_>, global_dir: Option<&Path>) -> Outcome {
     })
 }
 
-pub fn resume(run_id: &str, json: bool, verbose: bool, global_dir: Option<&Path>) -> Outcome {
-    let project = match current_project(global_dir) {
+pub fn resume(
+    run_id: &str,
+    json: bool,
+    verbose: bool,
+    models: ModelMode,
+    global_dir: Option<&Path>,
+) -> Outcome {
+    let mut project = match current_project(global_dir) {
         Ok(project) => project,
         Err(error) => return report_error(&error),
     };
+    use_models(&mut project, models);
     let total = top_level_steps(&project, run_id);
     drive(&project, total, json, verbose, |cancel| {
         Box::pin(project.resume(run_id, cancel))
@@ -65,20 +81,36 @@ pub fn resume(run_id: &str, json: bool, verbose: bool, global_dir: Option<&Path>
 
 pub fn approve(
     run_id: &str,
-    step: &str,
-    approved: bool,
-    comment: Option<String>,
+    answer: Answer<'_>,
     json: bool,
+    models: ModelMode,
     global_dir: Option<&Path>,
 ) -> Outcome {
-    let project = match current_project(global_dir) {
+    let mut project = match current_project(global_dir) {
         Ok(project) => project,
         Err(error) => return report_error(&error),
     };
+    use_models(&mut project, models);
     let total = top_level_steps(&project, run_id);
     drive(&project, total, json, false, |cancel| {
-        Box::pin(project.approve(run_id, step, approved, comment, cancel))
+        Box::pin(project.approve(run_id, answer.step, answer.approved, answer.comment, cancel))
     })
+}
+
+/// Sets where LLM steps get their answers, and says so when they are not live models.
+fn use_models(project: &mut Project, models: ModelMode) {
+    match &models {
+        ModelMode::Live => {}
+        ModelMode::Record(file) => anstream::eprintln!(
+            "recording every exchange with a model to {}",
+            file.display()
+        ),
+        ModelMode::Replay(file) => anstream::eprintln!(
+            "answers come from the recording {}: no model is called",
+            file.display()
+        ),
+    }
+    project.set_models(models);
 }
 
 /// How many top-level steps a stored run has, for the progress bar.

@@ -186,8 +186,8 @@ pub(crate) fn structured(text: &str, schema: &Value) -> Result<Value, String> {
         .or_else(|| trimmed.strip_prefix("```"))
         .and_then(|rest| rest.strip_suffix("```"))
         .unwrap_or(trimmed);
-    let value: Value = serde_json::from_str(inner.trim())
-        .map_err(|error| format!("it is not JSON ({error})"))?;
+    let value: Value =
+        serde_json::from_str(inner.trim()).map_err(|error| format!("it is not JSON ({error})"))?;
     let validator = jsonschema::validator_for(schema)
         .map_err(|error| format!("the schema itself is not valid ({error})"))?;
     let problems: Vec<String> = validator
@@ -307,12 +307,13 @@ mod tests {
             "required": ["verdict"],
             "properties": { "verdict": { "enum": ["accept", "revise"] } }
         });
-        let problem = structured("{\"verdict\": \"maybe\"}", &schema).unwrap_err();
+        let problem = structured("{\"verdict\": \"maybe\"}", &schema)
+            .expect_err("a verdict outside the enum does not fit");
         assert!(
             problem.contains("/verdict"),
             "the model is told which field is wrong: {problem}"
         );
-        let problem = structured("not json", &schema).unwrap_err();
+        let problem = structured("not json", &schema).expect_err("text is not JSON");
         assert!(
             problem.starts_with("it is not JSON"),
             "text that is not JSON is named as such: {problem}"

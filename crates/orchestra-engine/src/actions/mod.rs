@@ -28,9 +28,9 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{RunEvent, StepKey};
-use crate::result::Usage;
 use crate::models::ModelClient;
 use crate::plan::Plan;
+use crate::result::Usage;
 use crate::workspace::Workspace;
 
 /// An action: what it takes and how it runs.

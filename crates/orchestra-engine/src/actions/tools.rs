@@ -90,10 +90,14 @@ impl Toolbox {
         let (action, params, timeout) = match workspace_tool {
             Some(declared) if builtin(&tool.name).is_none() => {
                 let (action, params) = command(declared);
-                (action, params, declared
-                    .timeout
-                    .as_ref()
-                    .map(orchestra_pipeline::model::Duration::to_std))
+                (
+                    action,
+                    params,
+                    declared
+                        .timeout
+                        .as_ref()
+                        .map(orchestra_pipeline::model::Duration::to_std),
+                )
             }
             _ => {
                 let (action, params) = builtin_call(&tool.name, &arguments)?;
@@ -182,7 +186,9 @@ fn builtin_call(
             Some(other) => Err(Failure::fatal(format!(
                 "the argument `{key}` of `{name}` must be text, not {other}"
             ))),
-            None => Err(Failure::fatal(format!("`{name}` needs the argument `{key}`"))),
+            None => Err(Failure::fatal(format!(
+                "`{name}` needs the argument `{key}`"
+            ))),
         }
     };
     let optional = |key: &str| arguments.get(key).and_then(Value::as_str).map(Value::from);
@@ -244,8 +250,8 @@ fn command(tool: &Tool) -> (&'static str, Map<String, Value>) {
     ("shell", params)
 }
 
-/// What the model reads of a tool's result: its output, and for a program its exit code and
-/// standard error too.
+/// What the model reads of a tool's result: its output, and for a program its standard error and
+/// a failing exit code too.
 fn describe(output: &ActionOutput) -> String {
     let mut text = match &output.output {
         Value::String(text) => text.clone(),
@@ -256,7 +262,12 @@ fn describe(output: &ActionOutput) -> String {
         text.push_str("\n[stderr]\n");
         text.push_str(stderr);
     }
-    if let Some(code) = output.exit_code.filter(|_| output.stderr.is_some()) {
+    // A program's exit code matters to the model only when it is not success (an HTTP
+    // status, which also fills `exit_code`, has no standard error and is not shown).
+    if let Some(code) = output
+        .exit_code
+        .filter(|code| *code != 0 && output.stderr.is_some())
+    {
         let _ = write!(text, "\n[exit code {code}]");
     }
     if text.len() > MAX_RESULT {

@@ -35,10 +35,7 @@ pub fn log_markdown(result: &PipelineResult) -> String {
                 None => format!("`{step}` attempt {attempt} failed: {error}"),
             },
             RunEvent::Usage { step, usage } => match usage.cost_usd {
-                Some(cost) => format!(
-                    "`{step}` used {} tokens (${cost:.4})",
-                    usage.total_tokens
-                ),
+                Some(cost) => format!("`{step}` used {} tokens (${cost:.4})", usage.total_tokens),
                 None => format!("`{step}` used {} tokens", usage.total_tokens),
             },
             RunEvent::ModelPrepared { step, prepared } => match &prepared.replayed_from {

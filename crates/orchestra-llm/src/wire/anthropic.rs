@@ -37,7 +37,9 @@ pub fn body(chat: &Chat<'_>, model: &str, options: &BodyOptions) -> Value {
                 ..
             } => (
                 "user",
-                vec![json!({ "type": "tool_result", "tool_use_id": call_id, "content": content, "is_error": is_error })],
+                vec![
+                    json!({ "type": "tool_result", "tool_use_id": call_id, "content": content, "is_error": is_error }),
+                ],
             ),
         };
         match messages.last_mut() {
@@ -100,8 +102,12 @@ pub fn parse(body: &[u8]) -> Result<Turn, String> {
     for block in content {
         match block.get("type").and_then(Value::as_str) {
             Some("text") => {
-                turn.text
-                    .push_str(block.get("text").and_then(Value::as_str).unwrap_or_default());
+                turn.text.push_str(
+                    block
+                        .get("text")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                );
             }
             Some("tool_use") => turn.tool_calls.push(orchestra_engine::models::ToolCall {
                 id: text_of(block, "id"),
@@ -111,7 +117,11 @@ pub fn parse(body: &[u8]) -> Result<Turn, String> {
             _ => {}
         }
     }
-    let count = |name: &str| value.pointer(&format!("/usage/{name}")).and_then(Value::as_u64);
+    let count = |name: &str| {
+        value
+            .pointer(&format!("/usage/{name}"))
+            .and_then(Value::as_u64)
+    };
     turn.usage = usage(count("input_tokens"), count("output_tokens"));
     Ok(turn)
 }
@@ -191,7 +201,10 @@ impl StreamReader for Stream {
                     .map(|(_, block)| block);
                 match (delta.get("type").and_then(Value::as_str), block) {
                     (Some("text_delta"), Some(Block::Text)) => {
-                        let piece = delta.get("text").and_then(Value::as_str).unwrap_or_default();
+                        let piece = delta
+                            .get("text")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
                         self.text.push_str(piece);
                         text(piece);
                     }
@@ -223,8 +236,7 @@ impl StreamReader for Stream {
                 {
                     self.output_tokens = Some(tokens);
                 }
-                if let Some(tokens) = event.pointer("/usage/input_tokens").and_then(Value::as_u64)
-                {
+                if let Some(tokens) = event.pointer("/usage/input_tokens").and_then(Value::as_u64) {
                     self.input_tokens = Some(tokens);
                 }
             }

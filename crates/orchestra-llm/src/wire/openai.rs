@@ -122,7 +122,11 @@ pub fn parse(body: &[u8]) -> Result<Turn, String> {
 }
 
 fn read_usage(block: Option<&Value>) -> orchestra_engine::Usage {
-    let count = |name: &str| block.and_then(|block| block.get(name)).and_then(Value::as_u64);
+    let count = |name: &str| {
+        block
+            .and_then(|block| block.get(name))
+            .and_then(Value::as_u64)
+    };
     usage(count("prompt_tokens"), count("completion_tokens"))
 }
 
