@@ -8,9 +8,11 @@
 mod project;
 
 pub use orchestra_engine::event::SkipReason;
+pub use orchestra_engine::models::Prepared;
 pub use orchestra_engine::qc::{QcIssue, QcReport, Severity};
 pub use orchestra_engine::report::{human_duration, log_markdown, report_html, report_markdown};
 pub use orchestra_engine::{PipelineResult, Record, RunEvent, RunStatus, StepKey, StepStatus};
 pub use orchestra_llm::Mode as ModelMode;
+pub use orchestra_llm::prompts::layer_schema;
 pub use orchestra_store::{ArtifactRow, AttemptRow, RunRow, StepLine, StepRow, Store, StoreError};
-pub use project::{ApiError, Finished, Overview, Project, StartOptions};
+pub use project::{ApiError, Finished, Overview, Project, StartOptions, StepPrompt};

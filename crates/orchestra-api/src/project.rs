@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use orchestra_engine::event::StepKey;
-use orchestra_engine::models::{ModelClient, NoModelProvider};
+use orchestra_engine::models::{ModelClient, ModelSettings, NoModelProvider, Prepared};
 use orchestra_engine::run::{RunOptions, RunOutcome, RunRequest, RunState};
 use orchestra_engine::services::Services;
-use orchestra_engine::{CATALOG, PipelineResult, Plan, RunEvent, RunStatus, StepStatus, compile};
+use orchestra_engine::{
+    CATALOG, PipelineResult, Plan, RunEvent, RunStatus, StepStatus, Work, compile,
+};
 use orchestra_llm::{LlmClient, Mode};
 use orchestra_pipeline::{Checked, Library, Report, Source, check, check_file};
 use orchestra_store::{RunRow, StepLine, Store, StoreError, Subscriber};
@@ -238,6 +240,28 @@ impl Project {
         };
         let outcome = orchestra_engine::run::run(request, self.services(), run_options).await?;
         Ok(Finished { run_id, outcome })
+    }
+
+    /// What each LLM step of a pipeline will send: its model, its composed system prompt and
+    /// its prompt (a template, rendered when the step runs). Nothing is sent.
+    pub fn prompts(&self, file: &Path) -> Result<Vec<StepPrompt>, ApiError> {
+        let (plan, _, _) = plan(self.check(file)?)?;
+        let client = self.model_client();
+        let mut prompts = Vec::new();
+        collect_prompts(&plan.graph, "", &mut |key, action, params| {
+            let settings = ModelSettings::for_step(params, &plan.models, file);
+            prompts.push(StepPrompt {
+                step: key,
+                action: action.to_owned(),
+                prepared: client.prepare(&settings).map_err(|error| error.to_string()),
+                prompt: params
+                    .get("prompt")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            });
+        });
+        Ok(prompts)
     }
 
     /// The results of an earlier run that a re-run from `from` reuses: every step that is not
@@ -588,6 +612,47 @@ fn plan(checked: Checked) -> Result<(Plan, orchestra_pipeline::Pipeline, String)
     let plan =
         compile(&pipeline, &CATALOG).map_err(|error| ApiError::Refused(error.to_string()))?;
     Ok((plan, pipeline, checked.report.source.text().to_owned()))
+}
+
+/// What one LLM step will send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepPrompt {
+    /// The step, inside the bodies that hold it (`per_topic/notes`).
+    pub step: String,
+    /// `generate` or `agent`.
+    pub action: String,
+    /// Its model and system prompt, or why they cannot be worked out.
+    pub prepared: Result<Prepared, String>,
+    /// Its prompt, as written.
+    pub prompt: String,
+}
+
+/// Calls `found` with every LLM step of a graph and its bodies.
+fn collect_prompts(
+    graph: &orchestra_engine::Graph,
+    scope: &str,
+    found: &mut dyn FnMut(String, &str, &Map<String, Value>),
+) {
+    for step in &graph.steps {
+        let key = if scope.is_empty() {
+            step.id.clone()
+        } else {
+            format!("{scope}/{}", step.id)
+        };
+        match &step.work {
+            Work::Action { action, params } if action == "generate" || action == "agent" => {
+                let params: Map<String, Value> = params
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect();
+                found(key, action, &params);
+            }
+            Work::Action { .. } => {}
+            Work::ForEach { body, .. } | Work::While { body, .. } | Work::Until { body, .. } => {
+                collect_prompts(body, &key, found);
+            }
+        }
+    }
 }
 
 /// The top-level steps at or after `from`, along the plan's edges that are not loops.

@@ -46,6 +46,10 @@ enum Command {
         /// Print the plan as JSON, for tools.
         #[arg(long)]
         json: bool,
+        /// Print what each LLM step will send instead: its model, its system prompt (composed
+        /// from its role, persona and personality) and its prompt. Nothing is sent.
+        #[arg(long)]
+        show_prompts: bool,
     },
     /// Rewrite pipeline files in the canonical form the studio saves: keys in a fixed order,
     /// short lists on one line, prompts as blocks. Comments are not kept.
@@ -151,7 +155,11 @@ enum Command {
         run: String,
     },
     /// Print the JSON Schema of the pipeline format, for editors.
-    Schema,
+    Schema {
+        /// Print the schema of prompt layer and personality files instead.
+        #[arg(long)]
+        personality: bool,
+    },
     /// List the actions a step can use, with their parameters.
     Actions {
         /// Print them as JSON, for tools.
@@ -206,9 +214,11 @@ fn main() -> ExitCode {
             json,
             deny_warnings,
         } => commands::validate::run(&files, json, deny_warnings, global_dir.as_deref()),
-        Command::Compile { file, json } => {
-            commands::compile::run(&file, json, global_dir.as_deref())
-        }
+        Command::Compile {
+            file,
+            json,
+            show_prompts,
+        } => commands::compile::run(&file, json, show_prompts, global_dir.as_deref()),
         Command::Fmt { files, check } => commands::fmt::run(&files, check, global_dir.as_deref()),
         Command::Run {
             file,
@@ -271,7 +281,7 @@ fn main() -> ExitCode {
             commands::run::approve(&run, answer, json, models.mode(), global_dir.as_deref())
         }
         Command::Cancel { run } => commands::cancel::run(&run, global_dir.as_deref()),
-        Command::Schema => commands::schema::run(),
+        Command::Schema { personality } => commands::schema::run(personality),
         Command::Actions { json, markdown } => commands::actions::run(json, markdown),
     };
     ExitCode::from(outcome as u8)

@@ -144,6 +144,11 @@ fn first_line(text: &str) -> String {
     sanitize(text.lines().next().unwrap_or_default())
 }
 
+/// Lines of text, each with its control characters escaped, line breaks kept.
+pub fn sanitize_lines(text: &str) -> String {
+    text.lines().map(sanitize).collect::<Vec<_>>().join("\n")
+}
+
 /// Text from a run, with control characters escaped so that it cannot drive the terminal.
 pub fn sanitize(text: &str) -> String {
     text.chars()

@@ -302,3 +302,35 @@ fn fmt_rewrites_to_canonical_form_and_leaves_broken_files_alone() {
         "a file with errors is never rewritten"
     );
 }
+
+#[test]
+fn compile_shows_the_prompt_each_llm_step_will_send() {
+    let global = tempfile::tempdir().expect("a temporary global folder");
+    std::fs::write(
+        global.path().join("settings.yaml"),
+        "aliases: { worker: openai:gpt-4.1-mini, smart: anthropic:claude-sonnet-4-5 }\n",
+    )
+    .expect("the user's settings");
+    let output = orchestra(global.path())
+        .args(["compile", "--show-prompts", "pipelines/research-brief.yaml"])
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "prompts are shown without any key: {stdout}"
+    );
+    for expected in [
+        "── per_topic/notes (generate)\nmodel: openai:gpt-4.1-mini (alias `worker` of your settings)\nsystem:\n  (none)\nprompt:\n  List the five facts about {{ item }}",
+        "── per_topic/section (generate)\nmodel: anthropic:claude-sonnet-4-5 (alias `smart` of your settings)",
+        "── polish/edit (generate)\nmodel: openai:gpt-4.1-mini (alias `worker` of your settings)\nsystem:\n  Answer the task directly.",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}

@@ -38,6 +38,32 @@ pub struct ModelSettings {
     pub needs_json: bool,
 }
 
+impl ModelSettings {
+    /// The settings of an LLM step with these (rendered) parameters, in a pipeline whose file is
+    /// `pipeline_file` and whose `models:` section is `models`.
+    pub fn for_step(
+        params: &serde_json::Map<String, Value>,
+        models: &Models,
+        pipeline_file: &std::path::Path,
+    ) -> Self {
+        let text = |name: &str| params.get(name).and_then(Value::as_str).map(str::to_owned);
+        Self {
+            model: text("model"),
+            role: text("role"),
+            persona: text("persona"),
+            personality: text("personality"),
+            system: text("system"),
+            pipeline_file: pipeline_file.to_path_buf(),
+            models: models.clone(),
+            needs_tools: params
+                .get("tools")
+                .and_then(Value::as_array)
+                .is_some_and(|tools| !tools.is_empty()),
+            needs_json: params.contains_key("output_schema"),
+        }
+    }
+}
+
 /// A model chosen and a system prompt composed: what every turn of a step sends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Prepared {

@@ -389,10 +389,8 @@ async fn collect(
 impl ModelClient for LlmClient {
     fn prepare(&self, settings: &ModelSettings) -> Result<Prepared, ModelError> {
         let (model, chosen_by) = self.resolve(settings)?;
-        let (provider, _) = self.provider_of(&model)?;
-        if self.replaying().is_none() && provider.needs_key && self.key(provider).is_none() {
-            return Err(Self::missing_key(provider));
-        }
+        // A missing key is reported when a turn is sent, so that prompts can be shown without.
+        self.provider_of(&model)?;
         let info = self.catalog.get(&model);
         if settings.needs_tools && info.is_some_and(|info| !info.tools) {
             return Err(ModelError::Fatal(format!(

@@ -7,10 +7,12 @@ use orchestra_engine::{Graph, Plan, PlannedStep, Work};
 use orchestra_pipeline::model::EdgeKind;
 use serde_json::Value;
 
+use orchestra_api::Project;
+
 use crate::Outcome;
 use crate::render;
 
-pub fn run(file: &Path, json: bool, global_dir: Option<&Path>) -> Outcome {
+pub fn run(file: &Path, json: bool, show_prompts: bool, global_dir: Option<&Path>) -> Outcome {
     let checked = match super::check(file, global_dir) {
         Ok(checked) => checked,
         Err(unusable) => return unusable,
@@ -30,6 +32,9 @@ pub fn run(file: &Path, json: bool, global_dir: Option<&Path>) -> Outcome {
             return Outcome::Problems;
         }
     };
+    if show_prompts {
+        return prompts(file, json, global_dir);
+    }
     if json {
         return super::print_json(&plan);
     }
@@ -38,6 +43,83 @@ pub fn run(file: &Path, json: bool, global_dir: Option<&Path>) -> Outcome {
     }
     anstream::print!("{}", describe(&plan));
     Outcome::Clean
+}
+
+/// Prints what each LLM step will send: its model, its system prompt and its prompt.
+fn prompts(file: &Path, json: bool, global_dir: Option<&Path>) -> Outcome {
+    let prompts = match Project::discover(file, global_dir.map(Path::to_path_buf))
+        .and_then(|project| project.prompts(file))
+    {
+        Ok(prompts) => prompts,
+        Err(error) => {
+            anstream::eprintln!("error: {error}");
+            return Outcome::Unusable;
+        }
+    };
+    if json {
+        let entries: Vec<Value> = prompts
+            .iter()
+            .map(|entry| match &entry.prepared {
+                Ok(prepared) => serde_json::json!({
+                    "step": entry.step, "action": entry.action, "model": prepared.model,
+                    "chosen_by": prepared.chosen_by, "system": prepared.system, "prompt": entry.prompt,
+                }),
+                Err(error) => serde_json::json!({
+                    "step": entry.step, "action": entry.action, "error": error, "prompt": entry.prompt,
+                }),
+            })
+            .collect();
+        return super::print_json(&entries);
+    }
+    if prompts.is_empty() {
+        anstream::println!("`{}` has no LLM steps", file.display());
+        return Outcome::Clean;
+    }
+    let mut failed = false;
+    for entry in &prompts {
+        let mut out = String::new();
+        let _ = writeln!(out, "── {} ({})", entry.step, entry.action);
+        match &entry.prepared {
+            Ok(prepared) => {
+                let how = prepared
+                    .chosen_by
+                    .as_ref()
+                    .map(|how| format!(" ({how})"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "model: {}{how}", prepared.model);
+                let system = if prepared.system.is_empty() {
+                    "(none)"
+                } else {
+                    &prepared.system
+                };
+                let _ = writeln!(out, "system:\n{}", indent(system));
+            }
+            Err(error) => {
+                failed = true;
+                let _ = writeln!(out, "error: {error}");
+            }
+        }
+        let _ = writeln!(out, "prompt:\n{}", indent(entry.prompt.trim_end()));
+        anstream::println!("{}", crate::progress::sanitize_lines(&out));
+    }
+    if failed {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            if line.is_empty() {
+                String::new()
+            } else {
+                format!("  {line}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The plan as text for people.

@@ -24,7 +24,11 @@ pub(super) const DEFAULT_MAX_TURNS: u32 = 10;
 
 /// Holds an LLM step's conversation until it ends with an output or a failure.
 pub(super) async fn converse(call: Call<'_>, toolbox: Toolbox) -> Result<Done, Failure> {
-    let settings = settings(&call, !toolbox.is_empty());
+    let settings = ModelSettings::for_step(
+        call.params,
+        &call.env.plan().models,
+        call.env.pipeline_file(),
+    );
     let prepared = call
         .env
         .models()
@@ -52,22 +56,6 @@ pub(super) async fn converse(call: Call<'_>, toolbox: Toolbox) -> Result<Done, F
         usage: Some(usage),
         ..ActionOutput::default()
     }))
-}
-
-/// What the step asks of its model, from its parameters and the pipeline's `models:` section.
-fn settings(call: &Call<'_>, needs_tools: bool) -> ModelSettings {
-    let text = |name: &str| call.text(name).map(str::to_owned);
-    ModelSettings {
-        model: text("model"),
-        role: text("role"),
-        persona: text("persona"),
-        personality: text("personality"),
-        system: text("system"),
-        pipeline_file: call.env.pipeline_file().to_path_buf(),
-        models: call.env.plan().models.clone(),
-        needs_tools,
-        needs_json: call.params.contains_key("output_schema"),
-    }
 }
 
 /// The turns of the conversation, until the model gives an answer that fits.

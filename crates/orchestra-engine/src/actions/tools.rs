@@ -52,11 +52,6 @@ impl Toolbox {
         Ok(Self { specs })
     }
 
-    /// Whether the step may call no tool.
-    pub(super) fn is_empty(&self) -> bool {
-        self.specs.is_empty()
-    }
-
     /// The tools, as the model is told about them.
     pub(super) fn specs(&self) -> &[ToolSpec] {
         &self.specs
