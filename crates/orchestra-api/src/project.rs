@@ -247,20 +247,24 @@ impl Project {
     pub fn prompts(&self, file: &Path) -> Result<Vec<StepPrompt>, ApiError> {
         let (plan, _, _) = plan(self.check(file)?)?;
         let client = self.model_client();
-        let mut prompts = Vec::new();
-        collect_prompts(&plan.graph, "", &mut |key, action, params| {
-            let settings = ModelSettings::for_step(params, &plan.models, file);
-            prompts.push(StepPrompt {
-                step: key,
-                action: action.to_owned(),
-                prepared: client.prepare(&settings).map_err(|error| error.to_string()),
-                prompt: params
-                    .get("prompt")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            });
-        });
+        let mut steps = Vec::new();
+        llm_steps(&plan.graph, "", &mut steps);
+        let prompts = steps
+            .into_iter()
+            .map(|(step, action, params)| {
+                let settings = ModelSettings::for_step(&params, &plan.models, file);
+                StepPrompt {
+                    step,
+                    action,
+                    prepared: client.prepare(&settings).map_err(|error| error.to_string()),
+                    prompt: params
+                        .get("prompt")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                }
+            })
+            .collect();
         Ok(prompts)
     }
 
@@ -627,11 +631,11 @@ pub struct StepPrompt {
     pub prompt: String,
 }
 
-/// Calls `found` with every LLM step of a graph and its bodies.
-fn collect_prompts(
+/// Every LLM step of a graph and its bodies: its key, its action and its parameters.
+fn llm_steps(
     graph: &orchestra_engine::Graph,
     scope: &str,
-    found: &mut dyn FnMut(String, &str, &Map<String, Value>),
+    found: &mut Vec<(String, String, Map<String, Value>)>,
 ) {
     for step in &graph.steps {
         let key = if scope.is_empty() {
@@ -641,15 +645,15 @@ fn collect_prompts(
         };
         match &step.work {
             Work::Action { action, params } if action == "generate" || action == "agent" => {
-                let params: Map<String, Value> = params
+                let params = params
                     .iter()
                     .map(|(name, value)| (name.clone(), value.clone()))
                     .collect();
-                found(key, action, &params);
+                found.push((key, action.clone(), params));
             }
             Work::Action { .. } => {}
             Work::ForEach { body, .. } | Work::While { body, .. } | Work::Until { body, .. } => {
-                collect_prompts(body, &key, found);
+                llm_steps(body, &key, found);
             }
         }
     }
