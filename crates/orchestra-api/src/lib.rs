@@ -5,6 +5,7 @@
 //! validates pipelines, starts, resumes, approves and cancels runs, lists them, and reads their
 //! results.
 
+pub mod auth;
 mod project;
 
 pub use orchestra_engine::event::SkipReason;

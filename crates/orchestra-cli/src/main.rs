@@ -154,6 +154,11 @@ enum Command {
         #[arg(value_name = "RUN")]
         run: String,
     },
+    /// Manage the API keys of model providers.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
     /// Print the JSON Schema of the pipeline format, for editors.
     Schema {
         /// Print the schema of prompt layer and personality files instead.
@@ -168,6 +173,26 @@ enum Command {
         /// Print them as the Markdown reference page (`docs/actions.md`).
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthCommand {
+    /// Store a provider's API key, read from standard input (not shown on a terminal).
+    Set {
+        /// The provider, such as `openai` or `anthropic`.
+        provider: String,
+    },
+    /// Show every provider, where its requests go, and whether its key is set (never the key).
+    Status {
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a provider's stored key.
+    Remove {
+        /// The provider.
+        provider: String,
     },
 }
 
@@ -281,6 +306,13 @@ fn main() -> ExitCode {
             commands::run::approve(&run, answer, json, models.mode(), global_dir.as_deref())
         }
         Command::Cancel { run } => commands::cancel::run(&run, global_dir.as_deref()),
+        Command::Auth { command } => match command {
+            AuthCommand::Set { provider } => commands::auth::set(&provider, global_dir.as_deref()),
+            AuthCommand::Status { json } => commands::auth::status(json, global_dir.as_deref()),
+            AuthCommand::Remove { provider } => {
+                commands::auth::remove(&provider, global_dir.as_deref())
+            }
+        },
         Command::Schema { personality } => commands::schema::run(personality),
         Command::Actions { json, markdown } => commands::actions::run(json, markdown),
     };
