@@ -11,8 +11,9 @@ use orchestra_api::{ModelMode, PipelineResult, RunEvent, RunStatus, StepStatus};
 use orchestra_llm_server::{LlmServer, Reply};
 use serde_json::{Value, json};
 
-/// The key the test providers are given; it must never appear anywhere a person can read.
-const KEY: &str = "sk-lab-0123456789abcdef";
+/// The key the test providers are given; it must never appear anywhere a person can read. It
+/// does not look like an OpenAI key, so only removing the known value can keep it out.
+const KEY: &str = "lab-key-7f3a9c41d2e8b6";
 
 /// A project whose providers `lab-openai` and `lab-anthropic` are the protocol server, with a
 /// stored key, a priced model, and prompt layers.
@@ -202,6 +203,10 @@ async fn an_agent_gets_tool_errors_back_and_runs_only_its_own_tools() {
             "write_file".to_owned(),
             json!({ "path": "../escape.txt", "content": "x" }),
         ),
+        (
+            "write_file".to_owned(),
+            json!({ "path": "./.git/config", "content": "[diff]\n  external = sh\n" }),
+        ),
         ("shell".to_owned(), json!({ "run": ["touch", "owned"] })),
     ]));
     server.reply(Reply::ToolCalls(vec![("check".to_owned(), json!({}))]));
@@ -221,23 +226,30 @@ async fn an_agent_gets_tool_errors_back_and_runs_only_its_own_tools() {
         .collect();
     assert_eq!(
         calls,
-        [("write_file", true), ("shell", true), ("check", false)],
-        "a path outside the workspace and a tool the step does not list fail; its own tool runs"
+        [
+            ("write_file", true),
+            ("write_file", true),
+            ("shell", true),
+            ("check", false)
+        ],
+        "a path outside the workspace, a repository's own files and a tool the step does not list fail; its own tool runs"
     );
     assert!(
-        !lab.path("../escape.txt").exists() && !lab.path("owned").exists(),
-        "nothing was written outside the workspace, and no unlisted tool ran"
+        !lab.path("../escape.txt").exists()
+            && !lab.path(".git/config").exists()
+            && !lab.path("owned").exists(),
+        "nothing was written outside the workspace or into .git, and no unlisted tool ran"
     );
     assert!(
-        step.tool_calls[1]
+        step.tool_calls[2]
             .result
             .as_deref()
             .is_some_and(|error| error.contains("may not call `shell`")),
         "the model is told which tools it may call: {:?}",
-        step.tool_calls[1].result
+        step.tool_calls[2].result
     );
     assert_eq!(
-        step.tool_calls[2].result.as_deref(),
+        step.tool_calls[3].result.as_deref(),
         Some("checks pass\n"),
         "the workspace command's output goes back to the model"
     );
@@ -250,7 +262,7 @@ async fn an_agent_gets_tool_errors_back_and_runs_only_its_own_tools() {
         .collect();
     assert_eq!(
         tool_messages.len(),
-        2,
+        3,
         "each call gets its answer, errors included"
     );
     assert!(
@@ -278,7 +290,17 @@ async fn an_agent_that_never_answers_stops_at_max_turns() {
         "the failure names the bound: {}",
         step_error(&result, "spin")
     );
-    assert_eq!(server.requests().len(), 2, "no turn past the bound");
+    let requests = server.requests();
+    assert_eq!(
+        requests.len(),
+        3,
+        "two turns with tools, then one to answer, and no more"
+    );
+    assert!(
+        requests[2].body.get("tools").is_none(),
+        "the last turn offers no tools: {}",
+        requests[2].body
+    );
 }
 
 #[tokio::test]
@@ -426,6 +448,36 @@ async fn a_refusal_ends_the_step_at_once_with_the_message_and_without_the_key() 
         !everything.contains(KEY),
         "the key is nowhere in the run's result"
     );
+    assert_key_nowhere(&lab);
+}
+
+/// Asserts that no file of the project (the run store and its journal, reports, recordings,
+/// written files) holds the key; only the key file may.
+fn assert_key_nowhere(lab: &Lab) {
+    let mut folders = vec![lab.dir.path().to_path_buf()];
+    let mut searched = 0;
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("a folder of the project") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.file_name().is_some_and(|name| name != "keys.yaml") {
+                let bytes = std::fs::read(&path).expect("a file of the project");
+                searched += 1;
+                assert!(
+                    !bytes
+                        .windows(KEY.len())
+                        .any(|window| window == KEY.as_bytes()),
+                    "the key is in `{}`",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(
+        searched >= 3,
+        "the run store and the pipeline were searched"
+    );
 }
 
 #[tokio::test]
@@ -524,8 +576,8 @@ async fn a_recorded_run_replays_offline_and_refuses_what_it_did_not_record() {
     lab.project.set_models(ModelMode::Record(recording.clone()));
     let (_, live) = lab.run(&file, &[]).await;
     assert_run(&live, RunStatus::Succeeded);
-    let saved = std::fs::read_to_string(&recording).expect("the recording was saved");
-    assert!(!saved.contains(KEY), "a recording never holds a key");
+    assert!(recording.exists(), "the recording was saved");
+    assert_key_nowhere(&lab);
 
     // The server forgets its script: only the recording can answer now.
     drop(server);

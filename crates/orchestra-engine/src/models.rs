@@ -181,6 +181,8 @@ pub struct Turn {
     pub tool_calls: Vec<ToolCall>,
     /// Tokens used by this turn.
     pub usage: Usage,
+    /// The reply stopped at its token limit (`max_tokens`), unfinished.
+    pub truncated: bool,
 }
 
 /// A failed model call: worth another attempt (a 429, a 5xx, a dropped connection) or not.

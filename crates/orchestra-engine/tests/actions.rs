@@ -163,17 +163,25 @@ fn shells_and_interpreters_may_not_run_templates_as_code() {
 }
 
 #[test]
-fn agent_approvals_name_only_listed_tools() {
+fn agent_tool_approvals_are_refused_until_an_agent_can_pause() {
+    const REFUSED: &str = "this version of Orchestra cannot pause an agent for a person's approval of a tool call yet";
     let listed = problems(
         "    action: agent\n    prompt: x\n    tools: [read_file]\n    approve_tools: [read_file]\n",
     );
-    assert!(listed.is_empty(), "{listed:?}");
+    assert_eq!(
+        listed,
+        [REFUSED],
+        "a tool that would run without the approval it asks for is refused, not run"
+    );
     let unlisted = problems(
         "    action: agent\n    prompt: x\n    tools: [read_file]\n    approve_tools: [write_file]\n",
     );
     assert_eq!(
         unlisted,
-        ["`write_file` needs approval, but the step does not list it in `tools`"]
+        [
+            "`write_file` needs approval, but the step does not list it in `tools`",
+            REFUSED
+        ]
     );
 }
 

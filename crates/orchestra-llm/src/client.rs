@@ -85,7 +85,7 @@ impl LlmClient {
         };
         let transport: Arc<dyn Transport> = match mode {
             Mode::Live => http()?,
-            Mode::Record(path) => Arc::new(Recorder::new(http()?, path, Arc::clone(&resolutions))),
+            Mode::Record(path) => Arc::new(Recorder::new(http()?, path, Arc::clone(&resolutions))?),
             Mode::Replay(path) => Arc::new(Replay::open(path)?),
         };
         Ok(Self {
@@ -146,6 +146,13 @@ impl LlmClient {
         if !is_auto && written.contains(':') {
             return Ok((written, None));
         }
+        // The pipeline's own aliases are part of the file, the same live and replayed.
+        if let Some(model) = settings.models.aliases.get(&written) {
+            return Ok((
+                model.clone(),
+                Some(format!("alias `{written}` of the pipeline")),
+            ));
+        }
         let selection = settings.models.selection.unwrap_or(Selection::Balanced);
         let key = if is_auto {
             let name = Selection::ALL
@@ -190,8 +197,6 @@ impl LlmClient {
                 "<AUTO>, by selection"
             };
             (info.model.clone(), format!("{auto} ({key})"))
-        } else if let Some(model) = settings.models.aliases.get(&written) {
-            (model.clone(), format!("alias `{written}` of the pipeline"))
         } else if let Some(model) = self.config.aliases.get(&written) {
             (model.clone(), format!("alias `{written}` of your settings"))
         } else {
@@ -354,8 +359,13 @@ impl LlmClient {
         let mut flow = Flow::More;
         let mut pass = |piece: &str| text(piece);
         while let Some(event) = events.next().await {
+            // The body is read to its end (a recording is saved there), but once the reply is
+            // complete nothing after it can spoil it.
+            if flow == Flow::Done {
+                continue;
+            }
             let event = event.map_err(|problem| cut(model, &problem.to_string()))?;
-            if flow == Flow::Done || event.data.is_empty() {
+            if event.data.is_empty() {
                 continue;
             }
             flow = reader
@@ -426,6 +436,19 @@ impl ModelClient for LlmClient {
         chat: Chat<'a>,
         text: TextSink<'a>,
     ) -> BoxFuture<'a, Result<Turn, ModelError>> {
-        Box::pin(self.send(chat, text))
+        // Every message is cleaned of keys here, whatever produced it: a provider's words, a
+        // proxy's page, a stream's error event.
+        Box::pin(async move {
+            self.send(chat, text).await.map_err(|error| match error {
+                ModelError::Retryable {
+                    message,
+                    retry_after,
+                } => ModelError::Retryable {
+                    message: self.redactor.redact(&message),
+                    retry_after,
+                },
+                ModelError::Fatal(message) => ModelError::Fatal(self.redactor.redact(&message)),
+            })
+        })
     }
 }

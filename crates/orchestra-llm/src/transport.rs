@@ -83,6 +83,8 @@ impl Http {
         let client = reqwest::Client::builder()
             .connect_timeout(connect)
             .read_timeout(idle)
+            // A redirect could carry a key's header to another host: none is followed.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("orchestra/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| format!("the HTTP client cannot be set up: {error}"))?;
@@ -128,15 +130,19 @@ impl Transport for Http {
     }
 }
 
-/// A reqwest error as a sentence that names where it was going.
+/// A reqwest error as a sentence that names where it was going (without a password or query,
+/// where some providers put keys).
 fn describe_reqwest(error: &reqwest::Error, url: &str) -> String {
     use std::error::Error as _;
-    let mut cause = error.to_string();
+    let url = bare_url(url);
+    // The innermost cause says what happened; reqwest's own message would repeat the full URL.
+    let mut cause = None;
     let mut source = error.source();
     while let Some(inner) = source {
-        cause = inner.to_string();
+        cause = Some(inner.to_string());
         source = inner.source();
     }
+    let cause = cause.unwrap_or_else(|| "no further detail".to_owned());
     if error.is_timeout() {
         format!("`{url}` did not answer in time ({cause})")
     } else if error.is_connect() {
@@ -146,22 +152,37 @@ fn describe_reqwest(error: &reqwest::Error, url: &str) -> String {
     }
 }
 
+/// A URL without its user, password and query.
+fn bare_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.to_string()
+        }
+        Err(_) => "the provider's URL".to_owned(),
+    }
+}
+
 /// The wait a provider asked for: `retry-after-ms` (OpenAI's), else `Retry-After` in seconds or
 /// as an HTTP date. A wait of more than an hour is taken as an hour.
 pub fn retry_after(millis: Option<&str>, header: Option<&str>) -> Option<Duration> {
     const MOST: Duration = Duration::from_hours(1);
+    // Clamped before it becomes a duration, which a huge number would overflow.
+    let seconds = |value: f64| Duration::try_from_secs_f64(value.min(MOST.as_secs_f64())).ok();
     if let Some(millis) = millis.and_then(|text| text.trim().parse::<f64>().ok())
         && millis.is_finite()
         && millis >= 0.0
     {
-        return Some(Duration::from_secs_f64(millis / 1_000.0).min(MOST));
+        return seconds(millis / 1_000.0);
     }
     let text = header?.trim();
-    if let Ok(seconds) = text.parse::<f64>()
-        && seconds.is_finite()
-        && seconds >= 0.0
+    if let Ok(value) = text.parse::<f64>()
+        && value.is_finite()
+        && value >= 0.0
     {
-        return Some(Duration::from_secs_f64(seconds).min(MOST));
+        return seconds(value);
     }
     let date = jiff::fmt::strtime::parse("%a, %d %b %Y %H:%M:%S GMT", text)
         .ok()?
@@ -214,23 +235,34 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Records what `inner` sends and receives into `path` (replaced), with the models that
-    /// `aliases` says the run's aliases stood for.
+    /// Records what `inner` sends and receives into `path`, after the exchanges it already
+    /// holds (a run recorded, then resumed or approved, keeps one recording), with the models
+    /// that `aliases` says the run's aliases stood for.
     pub fn new(
         inner: Arc<dyn Transport>,
         path: &Path,
         aliases: Arc<Mutex<IndexMap<String, String>>>,
-    ) -> Self {
-        Self {
-            inner,
-            path: path.to_path_buf(),
-            recording: Arc::new(Mutex::new(Recording {
+    ) -> Result<Self, String> {
+        let recording = match Replay::open(path) {
+            Ok(earlier) => earlier.recording,
+            Err(_) if !path.exists() => Recording {
                 orchestra_recording: 1,
                 aliases: IndexMap::new(),
                 exchanges: Vec::new(),
-            })),
-            aliases,
+            },
+            Err(problem) => {
+                return Err(format!("{problem}; choose another file to record into"));
+            }
+        };
+        if let Ok(mut known) = aliases.lock() {
+            known.extend(recording.aliases.clone());
         }
+        Ok(Self {
+            inner,
+            path: path.to_path_buf(),
+            recording: Arc::new(Mutex::new(recording)),
+            aliases,
+        })
     }
 }
 
@@ -375,7 +407,8 @@ impl Transport for Replay {
             Ok(Response {
                 status: recorded.status,
                 content_type: recorded.content_type.clone(),
-                retry_after: recorded.retry_after_ms.map(Duration::from_millis),
+                // A replay has no rate limit to respect: its retries come at once.
+                retry_after: None,
                 body: stream::iter([Ok(body)]).boxed(),
             })
         })
@@ -415,6 +448,11 @@ mod tests {
             retry_after(None, Some("999999")),
             Some(Duration::from_hours(1)),
             "an absurd wait is capped at an hour"
+        );
+        assert_eq!(
+            retry_after(Some("1e30"), Some("1e20")),
+            Some(Duration::from_hours(1)),
+            "numbers too large for a duration are capped, not a crash"
         );
         assert_eq!(
             retry_after(None, Some("soon")),

@@ -48,7 +48,7 @@ const fn with_tools(llm: &[ParamSpec; LLM]) -> [ParamSpec; LLM + 3] {
             name: "max_turns",
             kind: ParamKind::Integer { min: 1, max: 200 },
             required: false,
-            summary: "The most model turns before the step fails.",
+            summary: "The most turns in which the model may call tools (10 when unset); then it must answer.",
         },
         ParamSpec {
             name: "approve_tools",
@@ -83,13 +83,24 @@ fn check(params: &IndexMap<String, Value>) -> Vec<ParamProblem> {
             .unwrap_or_default()
     };
     let tools = names("tools");
-    names("approve_tools")
-        .into_iter()
+    let approve = names("approve_tools");
+    let mut problems: Vec<ParamProblem> = approve
+        .iter()
         .filter(|tool| !tools.contains(tool))
         .map(|tool| ParamProblem {
             param: "approve_tools",
             message: format!("`{tool}` needs approval, but the step does not list it in `tools`"),
             help: Some(format!("add `{tool}` to `tools`, or remove it here")),
         })
-        .collect()
+        .collect();
+    // Until an agent's conversation is kept across a pause, a tool that must wait for a person
+    // cannot be offered; refusing it here is honest, running it unapproved would not be.
+    if !approve.is_empty() {
+        problems.push(ParamProblem {
+            param: "approve_tools",
+            message: "this version of Orchestra cannot pause an agent for a person's approval of a tool call yet".to_owned(),
+            help: Some("remove `approve_tools` and leave the tool out of `tools`, or put an `approval` step before the agent".to_owned()),
+        });
+    }
+    problems
 }

@@ -85,10 +85,12 @@ async fn turns(
     let mut tool_turns = 0;
     loop {
         let streamer = Streamer::new(call);
+        // Once its tool turns are spent, the model gets one more turn, without tools, to answer.
+        let tools_left = tool_turns < max_turns;
         let chat = Chat {
             prepared,
             messages: &messages,
-            tools: toolbox.specs(),
+            tools: if tools_left { toolbox.specs() } else { &[] },
             temperature: call.params.get("temperature").and_then(Value::as_f64),
             max_tokens,
             output_schema: schema,
@@ -100,8 +102,23 @@ async fn turns(
             text,
             tool_calls,
             usage: turn_usage,
+            truncated,
         } = turn.map_err(model_failure)?;
         usage.add(&priced(turn_usage, prepared));
+        if truncated {
+            return Err(Failure::fatal(format!(
+                "the model's reply stopped at its token limit ({}), unfinished; raise `max_tokens`",
+                max_tokens.map_or_else(
+                    || "the provider's default".to_owned(),
+                    |n| format!("max_tokens: {n}")
+                )
+            )));
+        }
+        if !tool_calls.is_empty() && !tools_left {
+            return Err(Failure::fatal(format!(
+                "the model was still calling tools after {max_turns} turns (`max_turns`) and never answered"
+            )));
+        }
         if !tool_calls.is_empty() {
             tool_turns += 1;
             messages.push(Message::Assistant {
@@ -133,9 +150,11 @@ async fn turns(
                 });
             }
             if tool_turns >= max_turns {
-                return Err(Failure::fatal(format!(
-                    "the model was still calling tools after {max_turns} turns (`max_turns`) and never answered"
-                )));
+                messages.push(Message::User {
+                    text: format!(
+                        "You have used all {max_turns} of your tool turns. Answer now with what you have."
+                    ),
+                });
             }
             continue;
         }
@@ -152,7 +171,7 @@ async fn turns(
                 });
                 messages.push(Message::User {
                     text: format!(
-                        "Your reply does not fit the required JSON Schema: {problem}. Reply again with only the JSON value, corrected."
+                        "Your reply does not fit the required JSON Schema: {problem}. Reply again with only the JSON value, corrected, that satisfies this schema:\n{schema}"
                     ),
                 });
             }

@@ -202,7 +202,11 @@ fn builtin_call(
             "file.list"
         }
         "write_file" => {
-            params.insert("path".into(), text("path")?);
+            let path = text("path")?;
+            if let Some(reason) = path.as_str().and_then(protected) {
+                return Err(Failure::fatal(reason));
+            }
+            params.insert("path".into(), path);
             params.insert("content".into(), text("content")?);
             "file.write"
         }
@@ -212,13 +216,23 @@ fn builtin_call(
             "http"
         }
         "git_diff" => {
-            // Each value is one argument after `--`, so a path can never be read as an option.
-            let mut argv = vec![
-                Value::from("git"),
-                Value::from("--no-pager"),
-                Value::from("diff"),
-                Value::from("--"),
-            ];
+            // Each value is one argument after `--`, so a path can never be read as an option;
+            // literal pathspecs, so it cannot reach outside (`:/`); and no program that the
+            // repository's configuration names runs (external diff, text conversion, monitor).
+            let mut argv: Vec<Value> = [
+                "git",
+                "-c",
+                "core.fsmonitor=false",
+                "--no-pager",
+                "--literal-pathspecs",
+                "diff",
+                "--no-ext-diff",
+                "--no-textconv",
+                "--",
+            ]
+            .into_iter()
+            .map(Value::from)
+            .collect();
             argv.extend(optional("path"));
             params.insert("run".into(), Value::Array(argv));
             "shell"
@@ -228,6 +242,26 @@ fn builtin_call(
         }
     };
     Ok((action, params))
+}
+
+/// Why an agent may not write a path, if it may not: a repository's own files (whose settings
+/// can name programs that git runs) and Orchestra's project settings.
+fn protected(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path
+        .split(['/', '\\'])
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    if parts.iter().any(|part| part.eq_ignore_ascii_case(".git")) {
+        return Some(format!(
+            "`{path}` is inside a git repository's own folder, which an agent may not change"
+        ));
+    }
+    if parts.len() == 1 && parts[0] == "orchestra.yaml" || parts.contains(&".orchestra") {
+        return Some(format!(
+            "`{path}` holds Orchestra's own settings or runs, which an agent may not change"
+        ));
+    }
+    None
 }
 
 /// The `shell` step a workspace tool runs as.

@@ -43,6 +43,8 @@ pub fn body(chat: &Chat<'_>, model: &str, options: &BodyOptions) -> Value {
             ),
         };
         match messages.last_mut() {
+            // The API refuses a message without content (an empty reply asked again).
+            _ if blocks.is_empty() => {}
             Some((last, existing)) if *last == role => existing.extend(blocks),
             _ => messages.push((role, blocks)),
         }
@@ -123,6 +125,7 @@ pub fn parse(body: &[u8]) -> Result<Turn, String> {
             .and_then(Value::as_u64)
     };
     turn.usage = usage(count("input_tokens"), count("output_tokens"));
+    turn.truncated = value.get("stop_reason").and_then(Value::as_str) == Some("max_tokens");
     Ok(turn)
 }
 
@@ -150,6 +153,7 @@ pub struct Stream {
     calls: Vec<PartialCall>,
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
+    truncated: bool,
     done: bool,
 }
 
@@ -230,6 +234,10 @@ impl StreamReader for Stream {
                 }
             }
             "message_delta" => {
+                if event.pointer("/delta/stop_reason").and_then(Value::as_str) == Some("max_tokens")
+                {
+                    self.truncated = true;
+                }
                 if let Some(tokens) = event
                     .pointer("/usage/output_tokens")
                     .and_then(Value::as_u64)
@@ -261,15 +269,11 @@ impl StreamReader for Stream {
         if !self.done {
             return Err("the stream ended before `message_stop`".to_owned());
         }
-        let tool_calls = self
-            .calls
-            .into_iter()
-            .map(PartialCall::finish)
-            .collect::<Result<_, _>>()?;
         Ok(Turn {
             text: self.text,
-            tool_calls,
+            tool_calls: self.calls.into_iter().map(PartialCall::finish).collect(),
             usage: usage(self.input_tokens, self.output_tokens),
+            truncated: self.truncated,
         })
     }
 }

@@ -116,22 +116,19 @@ struct PartialCall {
 }
 
 impl PartialCall {
-    fn finish(self) -> Result<ToolCall, String> {
+    /// The call. Arguments that are not JSON are kept as text, so that the model is told its
+    /// call was malformed (the tool refuses anything but an object) rather than the turn failing.
+    fn finish(self) -> ToolCall {
         let arguments = if self.arguments.trim().is_empty() {
             Value::Object(serde_json::Map::new())
         } else {
-            serde_json::from_str(&self.arguments).map_err(|error| {
-                format!(
-                    "the arguments of the call to `{}` are not JSON ({error})",
-                    self.name
-                )
-            })?
+            serde_json::from_str(&self.arguments).unwrap_or(Value::String(self.arguments))
         };
-        Ok(ToolCall {
+        ToolCall {
             id: self.id,
             name: self.name,
             arguments,
-        })
+        }
     }
 }
 

@@ -111,13 +111,17 @@ pub fn parse(body: &[u8]) -> Result<Turn, String> {
                 name: text_of("/function/name"),
                 arguments: text_of("/function/arguments"),
             }
-            .finish()?,
+            .finish(),
         );
     }
     Ok(Turn {
         text,
         tool_calls,
         usage: read_usage(value.get("usage")),
+        truncated: value
+            .pointer("/choices/0/finish_reason")
+            .and_then(Value::as_str)
+            == Some("length"),
     })
 }
 
@@ -136,6 +140,7 @@ pub struct Stream {
     text: String,
     calls: Vec<PartialCall>,
     usage: Option<orchestra_engine::Usage>,
+    truncated: bool,
     done: bool,
 }
 
@@ -158,6 +163,13 @@ impl StreamReader for Stream {
         if let Some(block) = chunk.get("usage").filter(|block| !block.is_null()) {
             self.usage = Some(read_usage(Some(block)));
         }
+        if chunk
+            .pointer("/choices/0/finish_reason")
+            .and_then(Value::as_str)
+            == Some("length")
+        {
+            self.truncated = true;
+        }
         let Some(delta) = chunk.pointer("/choices/0/delta") else {
             return Ok(Flow::More);
         };
@@ -173,16 +185,28 @@ impl StreamReader for Stream {
             .into_iter()
             .flatten()
         {
-            let index = call
-                .get("index")
-                .and_then(Value::as_u64)
-                .and_then(|index| usize::try_from(index).ok())
-                .unwrap_or(self.calls.len().saturating_sub(1));
-            if index >= self.calls.len() {
-                self.calls.resize_with(index + 1, PartialCall::default);
+            let id = call.get("id").and_then(Value::as_str);
+            // Calls are numbered from 0, one more at a time; a server that sends no number
+            // starts a new call with each new id.
+            let index = match call.get("index").and_then(Value::as_u64) {
+                Some(index) => usize::try_from(index).unwrap_or(usize::MAX),
+                None => match (id, self.calls.last()) {
+                    (Some(id), Some(last)) if last.id == id => self.calls.len() - 1,
+                    (None, Some(_)) => self.calls.len() - 1,
+                    _ => self.calls.len(),
+                },
+            };
+            if index > self.calls.len() {
+                return Err(format!(
+                    "a tool call is numbered {index}, but only {} came before it",
+                    self.calls.len()
+                ));
+            }
+            if index == self.calls.len() {
+                self.calls.push(PartialCall::default());
             }
             let partial = &mut self.calls[index];
-            if let Some(id) = call.get("id").and_then(Value::as_str) {
+            if let Some(id) = id {
                 id.clone_into(&mut partial.id);
             }
             if let Some(name) = call.pointer("/function/name").and_then(Value::as_str) {
@@ -199,15 +223,55 @@ impl StreamReader for Stream {
         if !self.done {
             return Err("the stream ended before `[DONE]`".to_owned());
         }
-        let tool_calls = self
-            .calls
-            .into_iter()
-            .map(PartialCall::finish)
-            .collect::<Result<_, _>>()?;
         Ok(Turn {
             text: self.text,
-            tool_calls,
+            tool_calls: self.calls.into_iter().map(PartialCall::finish).collect(),
             usage: self.usage.unwrap_or_default(),
+            truncated: self.truncated,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(chunks: &[&str]) -> Result<Turn, String> {
+        let mut stream = Box::<Stream>::default();
+        let mut ignore = |_: &str| {};
+        for chunk in chunks {
+            stream.event("", chunk, &mut ignore)?;
+        }
+        stream.event("", "[DONE]", &mut ignore)?;
+        stream.finish()
+    }
+
+    #[test]
+    fn a_tool_call_numbered_far_ahead_is_refused_not_allocated() {
+        let error = feed(&[
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":1099511627776,"id":"a","function":{"name":"x","arguments":""}}]}}]}"#,
+        ])
+        .expect_err("a call numbered past the next one is an error");
+        assert!(error.contains("numbered"), "{error}");
+    }
+
+    #[test]
+    fn calls_without_numbers_are_told_apart_by_their_ids() {
+        let turn = feed(&[
+            r#"{"choices":[{"delta":{"tool_calls":[{"id":"a","function":{"name":"one","arguments":"{}"}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"id":"b","function":{"name":"two","arguments":"{\"x\""}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":":1}"}}]}}]}"#,
+        ])
+        .expect("the stream reads");
+        let names: Vec<(&str, String)> = turn
+            .tool_calls
+            .iter()
+            .map(|call| (call.name.as_str(), call.arguments.to_string()))
+            .collect();
+        assert_eq!(
+            names,
+            [("one", "{}".to_owned()), ("two", r#"{"x":1}"#.to_owned())],
+            "a new id starts a new call; a piece without an id continues the last"
+        );
     }
 }
