@@ -604,3 +604,75 @@ async fn a_recorded_run_replays_offline_and_refuses_what_it_did_not_record() {
         step_error(&refused, "look")
     );
 }
+
+#[tokio::test]
+async fn a_judge_scores_an_output_and_its_findings_join_the_qc_report() {
+    let server = LlmServer::start();
+    server.reply_when(
+        "Rubric:",
+        Reply::Text(
+            json!({ "score": 40, "issues": [
+                { "severity": "major", "message": "It names no source." },
+                { "severity": "minor", "message": "The second sentence repeats the first." }
+            ] })
+            .to_string(),
+        ),
+    );
+    server.reply(Reply::Text("Vector databases store embeddings.".to_owned()));
+    let lab = lab(&server);
+    let file = lab.pipeline(
+        "judged",
+        "models: { orchestrator: lab-openai:gpt-test }\nsteps:\n  - id: write\n    action: generate\n    prompt: Explain vector databases.\n    model: smart\n    qc:\n      - not_empty\n      - judge: Is it accurate and sourced?\n",
+    );
+    let (_, result) = lab.run(&file, &[]).await;
+    assert_run(&result, RunStatus::Succeeded);
+    let step = result.step("write").expect("the step's report");
+    let judge = step
+        .checks
+        .iter()
+        .find(|check| check.check.starts_with("judge"))
+        .expect("the judge's result is kept with the step");
+    assert_eq!(
+        (judge.passed, judge.score, judge.findings.len()),
+        (Some(false), Some(40), 2),
+        "a score under 60 fails, with the judge's findings: {judge:?}"
+    );
+    let judged = server
+        .requests()
+        .into_iter()
+        .find(|request| request.body.to_string().contains("Rubric:"))
+        .expect("the judge was asked");
+    assert!(
+        judged
+            .body
+            .to_string()
+            .contains("Vector databases store embeddings."),
+        "the judge reads the step's output"
+    );
+    let qc = result.qc();
+    let from_judge: Vec<(&str, String)> = qc
+        .issues
+        .iter()
+        .filter(|issue| issue.rule == "judge")
+        .map(|issue| (issue.severity.as_str(), issue.message.clone()))
+        .collect();
+    assert_eq!(
+        from_judge,
+        [
+            (
+                "major",
+                "the judge of `write` found: It names no source.".to_owned()
+            ),
+            (
+                "minor",
+                "the judge of `write` found: The second sentence repeats the first.".to_owned()
+            )
+        ],
+        "each finding is an issue of the run's QC report, with its severity"
+    );
+    let step_tokens = step.usage.map_or(0, |usage| usage.total_tokens);
+    assert!(
+        result.usage.total_tokens > step_tokens,
+        "the judge's tokens count in the run's usage"
+    );
+}

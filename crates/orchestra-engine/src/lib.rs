@@ -29,7 +29,7 @@ pub use compile::{CompileError, compile};
 pub use event::{Record, RunEvent, StepKey};
 pub use plan::{AutoValue, Edge, Graph, Plan, PlannedStep, RetryPolicy, Work, describe_duration};
 pub use report::PipelineResult;
-pub use result::{CheckResult, RunStatus, StepResult, Usage};
+pub use result::{CheckResult, Finding, RunStatus, StepResult, Usage};
 pub use services::Services;
 pub use state::StepStatus;
 

@@ -9,14 +9,14 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::report::PipelineResult;
 use crate::state::StepStatus;
 
 /// How much an issue matters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The result cannot be used.
@@ -324,7 +324,19 @@ pub fn assess(result: &PipelineResult, read_file: &dyn Fn(&str) -> Option<String
         }
         for check in &step.checks {
             assessment.checks += 1;
-            if check.passed == Some(false) {
+            // A judge's findings are issues of their own, each with the severity it gave.
+            for finding in &check.findings {
+                let message = format!("the judge of `{}` found: {}", step.key, finding.message);
+                assessment.issue(
+                    finding.severity,
+                    "judge",
+                    message,
+                    Some(&step.key),
+                    None,
+                    None,
+                );
+            }
+            if check.passed == Some(false) && check.findings.is_empty() {
                 let severity = match check.check.split(':').next().unwrap_or_default() {
                     "not_empty" | "file_exists" => Severity::Critical,
                     "max_length" => Severity::Minor,

@@ -141,6 +141,21 @@ pub struct CheckResult {
     /// What it found, when it did not pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// A judge's score, from 0 to 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u8>,
+    /// A judge's findings, each with how much it matters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+}
+
+/// A problem a judge found in a step's output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// How much it matters.
+    pub severity: crate::qc::Severity,
+    /// What it is.
+    pub message: String,
 }
 
 impl StepResult {

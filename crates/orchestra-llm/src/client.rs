@@ -137,11 +137,19 @@ impl LlmClient {
 
     /// The model a step's settings stand for, and how it was chosen.
     fn resolve(&self, settings: &ModelSettings) -> Result<(String, Option<String>), ModelError> {
-        let written = settings
-            .model
-            .clone()
-            .or_else(|| self.config.default_model.clone())
-            .unwrap_or_else(|| "smart".to_owned());
+        let default = || {
+            self.config
+                .default_model
+                .clone()
+                .unwrap_or_else(|| "smart".to_owned())
+        };
+        // `orchestrator` stands for the model that resolves `<AUTO>`, judges and drafts: the
+        // user's `orchestrator` setting, else their default model.
+        let written = match settings.model.as_deref() {
+            Some("orchestrator") => self.config.orchestrator.clone().unwrap_or_else(default),
+            Some(model) => model.to_owned(),
+            None => default(),
+        };
         let is_auto = written == "auto" || auto_instruction(&written).is_some();
         if !is_auto && written.contains(':') {
             return Ok((written, None));

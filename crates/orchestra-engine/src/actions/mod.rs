@@ -18,6 +18,8 @@ mod shell;
 mod template;
 mod tools;
 
+pub(crate) use conversation::structured;
+
 use std::future::Future;
 use std::path::Path;
 use std::time::Duration;

@@ -8,6 +8,7 @@
 mod checks;
 mod context;
 mod inputs;
+mod judge;
 mod scope;
 mod state;
 mod step;
