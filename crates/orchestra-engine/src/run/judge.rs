@@ -48,15 +48,15 @@ pub(crate) async fn judge(
         () = frame.cancel.cancelled() => Err("the run was stopped".to_owned()),
     };
     match verdict {
-        Ok((score, findings)) => {
+        Ok((marks, findings)) => {
             let critical = findings
                 .iter()
                 .any(|finding| finding.severity == Severity::Critical);
-            let passed = score >= PASS_SCORE && !critical;
+            let passed = marks >= PASS_SCORE && !critical;
             check.passed = Some(passed);
             check.message = (!passed).then(|| {
                 format!(
-                    "the judge scored it {score}/100{}",
+                    "the judge scored it {marks}/100{}",
                     if critical {
                         " and found a critical problem"
                     } else {
@@ -64,7 +64,7 @@ pub(crate) async fn judge(
                     }
                 )
             });
-            check.score = Some(score);
+            check.score = Some(marks);
             check.findings = findings;
         }
         Err(problem) => check.message = Some(format!("the judge could not run: {problem}")),
