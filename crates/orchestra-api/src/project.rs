@@ -75,6 +75,8 @@ pub struct Overview {
     pub outputs: Map<String, Value>,
     /// The files it produced.
     pub artifacts: Vec<orchestra_store::ArtifactRow>,
+    /// The tokens its model steps used, and their cost.
+    pub usage: orchestra_engine::Usage,
 }
 
 /// A folder of pipelines and its run store.
@@ -158,8 +160,14 @@ impl Project {
 
     /// Where this project's LLM steps get their answers: live models (the default), live models
     /// with every exchange saved to a file, or a recording.
-    pub fn set_models(&mut self, mode: Mode) {
-        self.models = mode;
+    /// A recording to replay is read here, so that a missing or broken file is refused before
+    /// a run starts rather than by its first LLM step.
+    pub fn set_models(&mut self, mode: &Mode) -> Result<(), ApiError> {
+        if let Mode::Replay(path) = mode {
+            orchestra_llm::transport::Replay::open(path).map_err(ApiError::Refused)?;
+        }
+        self.models = mode.clone();
+        Ok(())
     }
 
     /// The model client of the project's settings. Settings that cannot be read make every LLM
@@ -555,6 +563,7 @@ impl Project {
             steps: self.store.step_lines(&row.id)?,
             outputs: self.store.outputs(&row.id)?,
             artifacts: self.store.artifacts(&row.id)?,
+            usage: self.store.usage(&row.id)?,
             run: row,
         })
     }

@@ -573,7 +573,9 @@ async fn a_recorded_run_replays_offline_and_refuses_what_it_did_not_record() {
     let body = "steps:\n  - id: look\n    action: agent\n    prompt: When do we ship?\n    model: smart\n    tools: [read_file]\n";
     let file = lab.pipeline("replayed", body);
     let recording = lab.path("replayed.recording.json");
-    lab.project.set_models(ModelMode::Record(recording.clone()));
+    lab.project
+        .set_models(&ModelMode::Record(recording.clone()))
+        .expect("recording needs no file yet");
     let (_, live) = lab.run(&file, &[]).await;
     assert_run(&live, RunStatus::Succeeded);
     assert!(recording.exists(), "the recording was saved");
@@ -581,7 +583,9 @@ async fn a_recorded_run_replays_offline_and_refuses_what_it_did_not_record() {
 
     // The server forgets its script: only the recording can answer now.
     drop(server);
-    lab.project.set_models(ModelMode::Replay(recording.clone()));
+    lab.project
+        .set_models(&ModelMode::Replay(recording.clone()))
+        .expect("the recording reads");
     let (_, replayed) = lab.run(&file, &[]).await;
     assert_run(&replayed, RunStatus::Succeeded);
     assert_eq!(output(&replayed, "look"), json!("Friday."));

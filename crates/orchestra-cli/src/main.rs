@@ -289,7 +289,7 @@ fn main() -> ExitCode {
             json,
             verbose,
             models,
-        } => commands::run::resume(&run, json, verbose, models.mode(), global_dir.as_deref()),
+        } => commands::run::resume(&run, json, verbose, &models.mode(), global_dir.as_deref()),
         Command::Approve {
             run,
             step,
@@ -303,7 +303,7 @@ fn main() -> ExitCode {
                 approved: !reject,
                 comment,
             };
-            commands::run::approve(&run, answer, json, models.mode(), global_dir.as_deref())
+            commands::run::approve(&run, answer, json, &models.mode(), global_dir.as_deref())
         }
         Command::Cancel { run } => commands::cancel::run(&run, global_dir.as_deref()),
         Command::Auth { command } => match command {

@@ -73,6 +73,35 @@ impl Progress {
                     self.line(&format!("{}│ {}", depth(step.as_str()), sanitize(line)));
                 }
             }
+            RunEvent::ModelPrepared { step, prepared } if self.verbose => {
+                self.line(&format!(
+                    "{}  {step} asks {}",
+                    depth(step.as_str()),
+                    sanitize(&prepared.model)
+                ));
+            }
+            RunEvent::ToolCalled { step, call } => {
+                self.line(&format!(
+                    "{}⚙ {step} calls {} {}",
+                    depth(step.as_str()),
+                    sanitize(&call.name),
+                    first_line(&call.arguments.to_string())
+                ));
+            }
+            RunEvent::ToolReturned {
+                step,
+                name,
+                content,
+                is_error: true,
+                ..
+            } => {
+                self.line(&format!(
+                    "{}! {step}: {} failed: {}",
+                    depth(step.as_str()),
+                    sanitize(name),
+                    first_line(content)
+                ));
+            }
             RunEvent::WaitingForApproval { step, message, .. } => {
                 self.line(&format!(
                     "{}⏸ {step} waits for approval: {}",

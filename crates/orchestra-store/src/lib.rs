@@ -344,6 +344,11 @@ impl Store {
         self.with(|connection| tables::artifacts::all(connection, run))
     }
 
+    /// The tokens a run's model steps used, and their cost.
+    pub fn usage(&self, run: &str) -> Result<orchestra_engine::Usage, StoreError> {
+        self.with(|connection| tables::events::usage(connection, run))
+    }
+
     /// What a run returned.
     pub fn outputs(&self, run: &str) -> Result<Map<String, Value>, StoreError> {
         self.with(|connection| tables::outputs::all(connection, run))

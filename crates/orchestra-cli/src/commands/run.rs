@@ -44,7 +44,9 @@ pub fn run(args: &RunArgs<'_>, global_dir: Option<&Path>) -> Outcome {
         Ok(project) => project,
         Err(error) => return report_error(&error),
     };
-    use_models(&mut project, args.models.clone());
+    if let Err(outcome) = use_models(&mut project, &args.models) {
+        return outcome;
+    }
     let total = project
         .check(args.file)
         .ok()
@@ -65,14 +67,16 @@ pub fn resume(
     run_id: &str,
     json: bool,
     verbose: bool,
-    models: ModelMode,
+    models: &ModelMode,
     global_dir: Option<&Path>,
 ) -> Outcome {
     let mut project = match current_project(global_dir) {
         Ok(project) => project,
         Err(error) => return report_error(&error),
     };
-    use_models(&mut project, models);
+    if let Err(outcome) = use_models(&mut project, models) {
+        return outcome;
+    }
     let total = top_level_steps(&project, run_id);
     drive(&project, total, json, verbose, |cancel| {
         Box::pin(project.resume(run_id, cancel))
@@ -83,23 +87,29 @@ pub fn approve(
     run_id: &str,
     answer: Answer<'_>,
     json: bool,
-    models: ModelMode,
+    models: &ModelMode,
     global_dir: Option<&Path>,
 ) -> Outcome {
     let mut project = match current_project(global_dir) {
         Ok(project) => project,
         Err(error) => return report_error(&error),
     };
-    use_models(&mut project, models);
+    if let Err(outcome) = use_models(&mut project, models) {
+        return outcome;
+    }
     let total = top_level_steps(&project, run_id);
     drive(&project, total, json, false, |cancel| {
         Box::pin(project.approve(run_id, answer.step, answer.approved, answer.comment, cancel))
     })
 }
 
-/// Sets where LLM steps get their answers, and says so when they are not live models.
-fn use_models(project: &mut Project, models: ModelMode) {
-    match &models {
+/// Sets where LLM steps get their answers, and says so when they are not live models; a
+/// recording that cannot be replayed is refused before anything runs.
+fn use_models(project: &mut Project, models: &ModelMode) -> Result<(), Outcome> {
+    project
+        .set_models(models)
+        .map_err(|error| report_error(&error))?;
+    match models {
         ModelMode::Live => {}
         ModelMode::Record(file) => anstream::eprintln!(
             "recording every exchange with a model to {}",
@@ -110,7 +120,7 @@ fn use_models(project: &mut Project, models: ModelMode) {
             file.display()
         ),
     }
-    project.set_models(models);
+    Ok(())
 }
 
 /// How many top-level steps a stored run has, for the progress bar.
@@ -208,6 +218,20 @@ fn summary(project: &Project, finished: &Finished, json: bool) -> Outcome {
         ),
         _ => format!("run {} {} in {took}", finished.run_id, status.as_str()),
     };
+    if let Ok(overview) = &overview
+        && overview.usage.total_tokens > 0
+    {
+        let usage = &overview.usage;
+        let cost = usage
+            .cost_usd
+            .map_or_else(|| "cost unknown".to_owned(), |cost| format!("${cost:.4}"));
+        anstream::println!(
+            "models used {} tokens ({} in, {} out), {cost}",
+            usage.total_tokens,
+            usage.prompt_tokens,
+            usage.completion_tokens
+        );
+    }
     if let Some(error) = &finished.outcome.error {
         anstream::println!("error: {}", sanitize(error));
     }

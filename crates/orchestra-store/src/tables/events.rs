@@ -44,6 +44,41 @@ pub(crate) fn insert(
     Ok(())
 }
 
+/// The tokens a run's model steps used, and their cost while every cost is known, added up in
+/// SQL from the run's `usage` events without reading the rest of its log.
+pub(crate) fn usage(
+    connection: &Connection,
+    run: &str,
+) -> rusqlite::Result<orchestra_engine::Usage> {
+    connection
+        .prepare_cached(
+            "SELECT COUNT(*),
+                    COALESCE(SUM(json_extract(body, '$.usage.prompt_tokens')), 0),
+                    COALESCE(SUM(json_extract(body, '$.usage.completion_tokens')), 0),
+                    COALESCE(SUM(json_extract(body, '$.usage.total_tokens')), 0),
+                    COUNT(json_extract(body, '$.usage.cost_usd')),
+                    SUM(json_extract(body, '$.usage.cost_usd'))
+             FROM events WHERE run_id = ?1 AND kind = 'usage'",
+        )?
+        .query_row(params![run], |row| {
+            let count = |at: usize| -> rusqlite::Result<u64> {
+                Ok(u64::try_from(row.get::<_, i64>(at)?).unwrap_or(0))
+            };
+            let events = count(0)?;
+            let priced = count(4)?;
+            Ok(orchestra_engine::Usage {
+                prompt_tokens: count(1)?,
+                completion_tokens: count(2)?,
+                total_tokens: count(3)?,
+                cost_usd: if events > 0 && priced == events {
+                    row.get::<_, Option<f64>>(5)?
+                } else {
+                    None
+                },
+            })
+        })
+}
+
 /// Every event of a run, in order. An event this version cannot read (the log of a newer
 /// Orchestra) is an error, not skipped: a resumed run must see its whole history.
 pub(crate) fn all(

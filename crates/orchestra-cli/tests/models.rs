@@ -1,0 +1,359 @@
+//! Journeys of LLM pipelines with the real binary: the research-brief example runs end to end
+//! against a protocol server that speaks the OpenAI wire format, with the key given the way the
+//! official SDKs take it (`OPENAI_API_KEY`, `OPENAI_BASE_URL`); the key is then searched for in
+//! everything the run left behind. The run is recorded, and replayed offline.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use orchestra_llm_server::{LlmServer, Reply};
+use serde_json::{Value, json};
+
+/// A key of no known shape, so that only removing its exact value keeps it out of sight.
+const KEY: &str = "brief-key-5c1e09f7a3d2";
+
+/// The example's topics, with the facts and the section a model gives for each. The shipped
+/// recording is made from these answers (see docs/models.md), so they read like a real brief.
+/// A topic, two facts with their sources, and the section written from them.
+type Topic = (
+    &'static str,
+    [(&'static str, &'static str); 2],
+    &'static str,
+);
+
+const TOPICS: [Topic; 3] = [
+    (
+        "vector databases",
+        [
+            (
+                "They index embeddings for approximate nearest-neighbour search, trading a little recall for large speed-ups.",
+                "HNSW paper, Malkov and Yashunin, 2016",
+            ),
+            (
+                "Most general-purpose databases now offer a vector index, so a separate product is often unnecessary.",
+                "PostgreSQL pgvector documentation",
+            ),
+        ],
+        "## Vector databases\n\nA vector database answers \"what is most similar to this?\" quickly, by indexing embeddings for approximate nearest-neighbour search. Before buying one, check whether the database you already run has a vector index: for most product workloads it does.",
+    ),
+    (
+        "retrieval-augmented generation",
+        [
+            (
+                "Retrieval grounds a model's answer in documents it is given at question time, which reduces invented facts.",
+                "Lewis et al., Retrieval-Augmented Generation, 2020",
+            ),
+            (
+                "Answer quality depends more on retrieval quality than on the model.",
+                "Practitioner reports",
+            ),
+        ],
+        "## Retrieval-augmented generation\n\nRetrieval-augmented generation gives a model the documents it needs at question time, so its answers can cite your sources instead of its memory. Invest in search quality first: a better retriever usually helps more than a bigger model.",
+    ),
+    (
+        "small language models",
+        [
+            (
+                "Models of a few billion parameters now handle classification, extraction and summaries well.",
+                "Public benchmark results",
+            ),
+            (
+                "They run on a laptop or a single GPU, which cuts cost and keeps data in-house.",
+                "Ollama and llama.cpp documentation",
+            ),
+        ],
+        "## Small language models\n\nSmall models handle routine language tasks well and run on hardware you already own, which lowers cost and keeps data in-house. Use them for high-volume, well-defined steps, and keep larger models for open-ended reasoning.",
+    ),
+];
+
+/// The brief the editor gives back on its second pass.
+fn final_brief() -> String {
+    let sections: Vec<&str> = TOPICS.iter().map(|(_, _, section)| *section).collect();
+    format!("# Brief for a product team\n\n{}", sections.join("\n\n"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(
+        &std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for tests"),
+    )
+    .join("../..")
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder");
+    for entry in std::fs::read_dir(from).expect("the folder lists") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("its type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
+}
+
+struct Project {
+    dir: tempfile::TempDir,
+    global: tempfile::TempDir,
+}
+
+impl Project {
+    fn with_examples() -> Self {
+        let dir = tempfile::tempdir().expect("a project folder");
+        std::fs::create_dir(dir.path().join(".orchestra")).expect("the project marker");
+        for folder in ["pipelines", "personalities", "prompts"] {
+            copy_tree(&repo().join(folder), &dir.path().join(folder));
+        }
+        let global = tempfile::tempdir().expect("a global folder");
+        Self { dir, global }
+    }
+
+    /// Runs the binary with no provider variables but `env`.
+    fn orchestra(&self, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_orchestra"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("ORCHESTRA_HOME", self.global.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        for variable in [
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_BASE_URL",
+            "OLLAMA_HOST",
+        ] {
+            command.env_remove(variable);
+        }
+        command.envs(env.iter().copied());
+        let output = command.output().expect("orchestra runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    fn newest_run(&self) -> String {
+        let (_, stdout, _) = self.orchestra(&["runs", "--json"], &[]);
+        let runs: Value = serde_json::from_str(&stdout).expect("runs --json is JSON");
+        runs[0]["id"].as_str().expect("a run id").to_owned()
+    }
+
+    /// The text of the brief a run saved.
+    fn brief(&self, run: &str) -> String {
+        let path = self
+            .dir
+            .path()
+            .join(format!(".orchestra/runs/{run}/briefs/{run}.md"));
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("the brief `{}` was saved: {error}", path.display()))
+    }
+}
+
+/// Scripts the answers of a whole research-brief run: facts and a section for each topic, a
+/// judge for each section, and an editor who asks for a second pass.
+fn script(server: &LlmServer) {
+    for (topic, facts, section) in TOPICS {
+        let facts: Vec<Value> = facts
+            .iter()
+            .map(|(fact, source)| json!({ "fact": fact, "source": source }))
+            .collect();
+        server.reply_when(
+            &format!("List the five facts about {topic}"),
+            Reply::Text(json!({ "facts": facts }).to_string()),
+        );
+        server.reply_when(
+            &format!("about {topic}, from these facts"),
+            Reply::Text(section.to_owned()),
+        );
+        server.reply_when(
+            "Rubric:",
+            Reply::Text(json!({ "score": 82, "issues": [{ "severity": "minor", "message": "One source is a vendor." }] }).to_string()),
+        );
+    }
+    let sections: Vec<&str> = TOPICS.iter().map(|(_, _, section)| *section).collect();
+    server.reply_when(
+        "Edit this brief",
+        Reply::Text(
+            json!({ "brief": format!("# Brief\n\n{}", sections.join("\n\n")), "verdict": "revise" })
+                .to_string(),
+        ),
+    );
+    server.reply_when(
+        "Edit this brief",
+        Reply::Text(json!({ "brief": final_brief(), "verdict": "done" }).to_string()),
+    );
+}
+
+/// Asserts that no file under `folder` holds the key.
+fn assert_key_nowhere(folder: &Path) -> usize {
+    let mut folders = vec![folder.to_path_buf()];
+    let mut searched = 0;
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("a folder") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("a file");
+                searched += 1;
+                assert!(
+                    !bytes
+                        .windows(KEY.len())
+                        .any(|window| window == KEY.as_bytes()),
+                    "the key is in `{}`",
+                    path.display()
+                );
+            }
+        }
+    }
+    searched
+}
+
+#[test]
+fn the_research_brief_runs_against_a_provider_keeps_its_key_secret_and_replays_offline() {
+    let server = LlmServer::start();
+    script(&server);
+    let project = Project::with_examples();
+    let base_url = server.openai_base_url();
+    let env = [
+        ("OPENAI_API_KEY", KEY),
+        ("OPENAI_BASE_URL", base_url.as_str()),
+    ];
+    let (code, stdout, stderr) = project.orchestra(
+        &[
+            "run",
+            "pipelines/research-brief.yaml",
+            "--record",
+            "brief.recording.json",
+            "--verbose",
+        ],
+        &env,
+    );
+    assert_eq!(code, Some(0), "the brief succeeds: {stdout}{stderr}");
+    assert!(
+        stderr.contains("recording every exchange with a model to brief.recording.json"),
+        "the run says it records: {stderr}"
+    );
+    assert!(
+        stdout.contains("models used") && stdout.contains('$'),
+        "the summary gives tokens and cost: {stdout}"
+    );
+    let run = project.newest_run();
+    assert_eq!(
+        project.brief(&run),
+        final_brief(),
+        "the editor's second pass is the brief"
+    );
+    let requests = server.requests();
+    assert_eq!(
+        requests.len(),
+        3 * 3 + 2,
+        "facts, a section and a judge per topic, and two editing passes"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|request| request.headers.get("authorization") == Some(&format!("Bearer {KEY}"))),
+        "OPENAI_API_KEY is sent to OPENAI_BASE_URL"
+    );
+    let models: Vec<&str> = requests
+        .iter()
+        .filter_map(|request| request.body["model"].as_str())
+        .collect();
+    assert!(
+        models.contains(&"gpt-4.1-mini") && models.contains(&"gpt-4.1"),
+        "`worker` and `smart` stand for OpenAI's models when only its key is set: {models:?}"
+    );
+
+    let mut shown = stdout.clone() + &stderr;
+    for view in [
+        vec!["show", run.as_str()],
+        vec!["show", run.as_str(), "--log"],
+        vec!["show", run.as_str(), "--qc"],
+        vec!["show", run.as_str(), "--json"],
+        vec!["show", run.as_str(), "--report", "md"],
+        vec!["show", run.as_str(), "--report", "html"],
+        vec!["runs", "--json"],
+        vec!["auth", "status"],
+    ] {
+        let (code, stdout, stderr) = project.orchestra(&view, &env);
+        assert_eq!(code, Some(0), "`{}` works: {stderr}", view.join(" "));
+        shown.push_str(&stdout);
+        shown.push_str(&stderr);
+    }
+    assert!(
+        !shown.contains(KEY),
+        "no output of any command shows the key"
+    );
+    assert!(
+        shown.contains("judge") && shown.contains("One source is a vendor."),
+        "the judges' findings are in the QC report"
+    );
+    let searched =
+        assert_key_nowhere(project.dir.path()) + assert_key_nowhere(project.global.path());
+    assert!(
+        searched >= 5,
+        "the run store, the recording, the brief and the pipelines were searched"
+    );
+
+    // Offline: no server, no key. The recording answers, and the run says so.
+    let recording = project.dir.path().join("brief.recording.json");
+    // Kept for whoever refreshes the example's shipped recording (see docs/models.md).
+    let _ = std::fs::copy(
+        &recording,
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("research-brief.recording.json"),
+    );
+    drop(server);
+    let (code, stdout, stderr) = project.orchestra(
+        &[
+            "run",
+            "pipelines/research-brief.yaml",
+            "--replay",
+            "brief.recording.json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        code,
+        Some(0),
+        "the replay succeeds offline: {stdout}{stderr}"
+    );
+    assert!(
+        stderr.contains("answers come from the recording brief.recording.json: no model is called"),
+        "the run says where its answers come from: {stderr}"
+    );
+    let replayed = project.newest_run();
+    assert_ne!(replayed, run, "the replay is a run of its own");
+    assert_eq!(
+        project.brief(&replayed),
+        project.brief(&run),
+        "the replay produces what the live run produced"
+    );
+}
+
+#[test]
+fn the_shipped_recording_of_the_research_brief_still_replays() {
+    let project = Project::with_examples();
+    let recording = repo().join("pipelines/recordings/research-brief.json");
+    let (code, stdout, stderr) = project.orchestra(
+        &[
+            "run",
+            "pipelines/research-brief.yaml",
+            "--replay",
+            &recording.to_string_lossy(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        code,
+        Some(0),
+        "the example, its personalities and its recording must agree; if the example changed, refresh the recording (see docs/models.md): {stdout}{stderr}"
+    );
+    assert!(
+        stderr.contains("answers come from the recording"),
+        "a demonstration from a recording says so: {stderr}"
+    );
+}
