@@ -70,6 +70,46 @@ def concurrency(binaries: str, repetitions: int) -> bool:
     return statistics.median(walls) <= 2.2
 
 
+def models(binaries: str, repetitions: int) -> bool:
+    """100 LLM steps at once against a local model server that takes 1 s to answer each."""
+    import urllib.request
+
+    delay_ms = 1000
+    server = subprocess.Popen([os.path.join(binaries, "llm-server"), str(delay_ms)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        base_url = server.stdout.readline().strip()
+        # The server's own latency: one streamed request, read to its end.
+        body = json.dumps({"model": "gpt-4.1", "stream": True,
+                           "messages": [{"role": "user", "content": "latency"}]}).encode()
+        request = urllib.request.Request(base_url + "/chat/completions", data=body, headers={
+            "authorization": "Bearer bench", "content-type": "application/json"})
+        started = time.perf_counter()
+        with urllib.request.urlopen(request) as reply:
+            reply.read()
+        latency = time.perf_counter() - started
+        runs = []
+        with tempfile.TemporaryDirectory() as project, tempfile.TemporaryDirectory() as home:
+            os.makedirs(os.path.join(project, ".orchestra"))
+            pipeline = os.path.join(HERE, "..", "pipelines", "llm-parallel.yaml")
+            env = dict(os.environ, OPENAI_API_KEY="bench", OPENAI_BASE_URL=base_url, ORCHESTRA_HOME=home)
+            for _ in range(repetitions):
+                done = subprocess.run([os.path.join(binaries, "orchestra"), "run", "--json", pipeline],
+                                      cwd=project, env=env, capture_output=True, text=True)
+                if done.returncode != 0:
+                    sys.exit(f"bench: the LLM run failed: {done.stderr.strip()[-500:]}")
+                runs.append(json.loads(done.stdout)["duration_ms"] / 1000)
+    finally:
+        server.stdin.close()
+        server.wait()
+    run = statistics.median(runs)
+    added = (run - latency) / latency
+    print("\n100 generate steps at once against a local model server (each reply takes 1 s)")
+    print(f"server latency {latency:.3f} s, run {run:.3f} s (median of {repetitions}): "
+          f"{added * 100:.1f}% added (target: under 10%)")
+    return added < 0.10
+
+
 def generate(binaries: str, project: str, args: list) -> str:
     os.makedirs(os.path.join(project, ".orchestra"), exist_ok=True)
     path = os.path.join(project, "generated.yaml")
@@ -97,7 +137,7 @@ def run_json(command: list) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target-dir", required=True, help="where the release binaries are")
-    parser.add_argument("parts", nargs="*", default=["overhead", "memory", "concurrency"])
+    parser.add_argument("parts", nargs="*", default=["overhead", "memory", "concurrency", "models"])
     parser.add_argument("--repetitions", type=int, default=7)
     options = parser.parse_args()
     results = {}
@@ -108,8 +148,10 @@ def main() -> None:
             results[part] = memory(options.target_dir)
         elif part == "concurrency":
             results[part] = concurrency(options.target_dir, 3)
+        elif part == "models":
+            results[part] = models(options.target_dir, 5)
         else:
-            sys.exit(f"bench: there is no part `{part}`; the parts are overhead, memory and concurrency")
+            sys.exit(f"bench: there is no part `{part}`; the parts are overhead, memory, concurrency and models")
     print("\n" + ", ".join(f"{part}: {'target met' if met else 'TARGET MISSED'}" for part, met in results.items()))
 
 
