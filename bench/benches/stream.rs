@@ -2,6 +2,8 @@
 //! split into network-sized pieces, through the SSE parser and the stream reader that every
 //! LLM step uses. The target is under 50 ms.
 
+use std::fmt::Write;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::StreamExt;
 use orchestra_llm::wire::{Api, Flow};
@@ -10,9 +12,10 @@ use orchestra_llm::wire::{Api, Flow};
 fn stream(chunks: usize) -> Vec<bytes::Bytes> {
     let mut text = String::new();
     for at in 0..chunks {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "data: {{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4.1\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"word{at} \"}},\"finish_reason\":null}}]}}\n\n"
-        ));
+        );
     }
     text.push_str("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4.1\",\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":10000,\"total_tokens\":10010}}\n\ndata: [DONE]\n\n");
     text.into_bytes()
