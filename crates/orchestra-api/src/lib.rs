@@ -6,6 +6,7 @@
 //! results.
 
 pub mod auth;
+mod orchestrator;
 mod project;
 
 pub use orchestra_engine::event::SkipReason;
@@ -16,4 +17,5 @@ pub use orchestra_engine::{PipelineResult, Record, RunEvent, RunStatus, StepKey,
 pub use orchestra_llm::Mode as ModelMode;
 pub use orchestra_llm::prompts::layer_schema;
 pub use orchestra_store::{ArtifactRow, AttemptRow, RunRow, StepLine, StepRow, Store, StoreError};
+pub use orchestrator::{Draft, Explanation};
 pub use project::{ApiError, Finished, Overview, Project, StartOptions, StepPrompt};

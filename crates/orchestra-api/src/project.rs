@@ -136,6 +136,11 @@ impl Project {
         Self::open(&root, global_dir)
     }
 
+    /// The user's global Orchestra folder.
+    pub fn global_dir(&self) -> Option<&Path> {
+        self.global_dir.as_deref()
+    }
+
     /// The project's folder.
     pub fn root(&self) -> &Path {
         &self.root

@@ -680,3 +680,119 @@ async fn a_judge_scores_an_output_and_its_findings_join_the_qc_report() {
         "the judge's tokens count in the run's usage"
     );
 }
+
+#[tokio::test]
+async fn explaining_a_pipeline_asks_once_and_then_reads_the_cache() {
+    let server = LlmServer::start();
+    server.reply_when(
+        "Explain this Orchestra pipeline",
+        Reply::Text(
+            json!({
+                "intention": "It asks a model one question. It exists to show the format.",
+                "architecture": ["`ask` sends the question to the model."]
+            })
+            .to_string(),
+        ),
+    );
+    let lab = lab(&server);
+    let file = lab.pipeline(
+        "explained",
+        "steps:\n  - id: ask\n    action: generate\n    prompt: Why?\n    model: smart\n",
+    );
+    let first = lab.project.explain(&file).await.expect("the explanation");
+    assert_eq!(
+        first.intention,
+        "It asks a model one question. It exists to show the format."
+    );
+    assert_eq!(
+        first.architecture,
+        ["`ask` sends the question to the model."]
+    );
+    assert_eq!(
+        first.model, "lab-openai:gpt-test",
+        "the orchestrator model wrote it"
+    );
+    assert!(!first.cached);
+    let request = &server.requests()[0];
+    assert!(
+        request.body.to_string().contains("id: explained"),
+        "the model reads the pipeline itself"
+    );
+    let again = lab
+        .project
+        .explain(&file)
+        .await
+        .expect("the cached explanation");
+    assert!(
+        again.cached,
+        "an unchanged pipeline is not asked about again"
+    );
+    assert_eq!(again.intention, first.intention);
+    assert_eq!(server.requests().len(), 1, "the cache answered");
+}
+
+#[tokio::test]
+async fn a_draft_is_validated_corrected_and_written_only_when_valid() {
+    let server = LlmServer::start();
+    let invalid = "orchestra: 1\nid: fetcher\nname: Fetch\nsteps:\n  - id: get\n    action: http\n    url: https://example.com\n    timout: 5s\n";
+    let valid = "orchestra: 1\nid: fetcher\nname: Fetch\nsteps:\n  - id: get\n    action: http\n    url: https://example.com\n    timeout: 5s\n";
+    server.reply_when(
+        "Write an Orchestra pipeline",
+        Reply::Text(json!({ "yaml": invalid }).to_string()),
+    );
+    server.reply_when(
+        "It has these errors",
+        Reply::Text(json!({ "yaml": valid }).to_string()),
+    );
+    let lab = lab(&server);
+    let out = lab.path("fetcher.yaml");
+    let draft = lab
+        .project
+        .draft("Fetch example.com within five seconds", &out)
+        .await
+        .expect("the second draft is valid");
+    assert_eq!(draft.rounds, 2, "one correction was needed");
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("the draft was written"),
+        valid
+    );
+    let requests = server.requests();
+    assert!(
+        requests[1]
+            .body
+            .to_string()
+            .contains("unknown key `timout`"),
+        "the validator's findings are fed back: {}",
+        requests[1].body
+    );
+    assert!(
+        requests[0]
+            .body
+            .to_string()
+            .contains("Fetch example.com within five seconds"),
+        "the description is sent"
+    );
+    assert!(
+        lab.result_count() == 0,
+        "nothing ran: a draft is only written"
+    );
+
+    server.always(Reply::Text(json!({ "yaml": invalid }).to_string()));
+    let never = lab.path("never.yaml");
+    let error = lab
+        .project
+        .draft("Fetch example.com", &never)
+        .await
+        .expect_err("three invalid drafts are given up");
+    assert!(
+        error.to_string().contains("in 3 rounds") && error.to_string().contains("timout"),
+        "the refusal says why: {error}"
+    );
+    assert!(!never.exists(), "an invalid draft is never written");
+    let error = lab
+        .project
+        .draft("Fetch example.com", &out)
+        .await
+        .expect_err("an existing file is not replaced");
+    assert!(error.to_string().contains("exists already"), "{error}");
+}

@@ -48,8 +48,22 @@ enum Command {
         json: bool,
         /// Print what each LLM step will send instead: its model, its system prompt (composed
         /// from its role, persona and personality) and its prompt. Nothing is sent.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "explain")]
         show_prompts: bool,
+        /// Print what the pipeline is for and how it flows instead, as the orchestrator model
+        /// explains it (kept until the file changes).
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Draft a new pipeline from a description with the orchestrator model; it is validated,
+    /// corrected (at most three rounds) and written only when valid. Nothing runs.
+    New {
+        /// What the pipeline should do, in words.
+        #[arg(long, value_name = "TEXT")]
+        describe: String,
+        /// The file to write; an existing file is never replaced.
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
     },
     /// Rewrite pipeline files in the canonical form the studio saves: keys in a fixed order,
     /// short lists on one line, prompts as blocks. Comments are not kept.
@@ -243,7 +257,17 @@ fn main() -> ExitCode {
             file,
             json,
             show_prompts,
-        } => commands::compile::run(&file, json, show_prompts, global_dir.as_deref()),
+            explain,
+        } => {
+            if explain {
+                commands::new::explain(&file, json, global_dir.as_deref())
+            } else {
+                commands::compile::run(&file, json, show_prompts, global_dir.as_deref())
+            }
+        }
+        Command::New { describe, output } => {
+            commands::new::draft(&describe, &output, global_dir.as_deref())
+        }
         Command::Fmt { files, check } => commands::fmt::run(&files, check, global_dir.as_deref()),
         Command::Run {
             file,

@@ -357,3 +357,55 @@ fn the_shipped_recording_of_the_research_brief_still_replays() {
         "a demonstration from a recording says so: {stderr}"
     );
 }
+
+#[test]
+fn compile_explains_a_pipeline_and_new_drafts_one() {
+    let server = LlmServer::start();
+    server.reply_when(
+        "Explain this Orchestra pipeline",
+        Reply::Text(
+            json!({ "intention": "It greets the world. It shows where it ran.", "architecture": ["`machine` reads the platform.", "`greeting` writes the greeting."] })
+                .to_string(),
+        ),
+    );
+    server.reply_when(
+        "Write an Orchestra pipeline",
+        Reply::Text(
+            json!({ "yaml": "orchestra: 1\nid: today\nname: Today\nsteps:\n  - id: date\n    action: shell\n    run: [date]\n" })
+                .to_string(),
+        ),
+    );
+    let project = Project::with_examples();
+    let base_url = server.openai_base_url();
+    let env = [
+        ("OPENAI_API_KEY", KEY),
+        ("OPENAI_BASE_URL", base_url.as_str()),
+    ];
+    let (code, stdout, stderr) =
+        project.orchestra(&["compile", "--explain", "pipelines/hello.yaml"], &env);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("intention\n  It greets the world.")
+            && stdout.contains("architecture\n  1. `machine` reads the platform.\n  2. `greeting`"),
+        "the intention, then the numbered architecture: {stdout}"
+    );
+    let (code, stdout, stderr) = project.orchestra(
+        &[
+            "new",
+            "--describe",
+            "Print today's date",
+            "-o",
+            "pipelines/today.yaml",
+        ],
+        &env,
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("wrote pipelines/today.yaml (1 round)"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = project.orchestra(&["validate", "pipelines/today.yaml"], &[]);
+    assert_eq!(code, Some(0), "the draft is valid: {stderr}");
+    let (_, runs, _) = project.orchestra(&["runs", "--json"], &[]);
+    assert_eq!(runs.trim(), "[]", "nothing ran");
+}

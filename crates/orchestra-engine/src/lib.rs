@@ -34,7 +34,7 @@ pub use services::Services;
 pub use state::StepStatus;
 
 /// The SHA-256 of some bytes as lowercase hex: how artifacts and cache keys are fingerprinted.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     use std::fmt::Write;
     Sha256::digest(bytes)

@@ -66,6 +66,14 @@ impl Lab {
             .unwrap_or_else(|error| panic!("the run's result cannot be read: {error}"))
     }
 
+    /// How many runs the project's store holds.
+    pub fn result_count(&self) -> usize {
+        self.project.runs(usize::MAX).map_or_else(
+            |error| panic!("the runs cannot be listed: {error}"),
+            |runs| runs.len(),
+        )
+    }
+
     /// The lines of a file the steps wrote, or none when it does not exist.
     pub fn lines(&self, relative: &str) -> Vec<String> {
         std::fs::read_to_string(self.path(relative))

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cancel;
 pub mod compile;
 pub mod fmt;
+pub mod new;
 pub mod run;
 pub mod runs;
 pub mod schema;

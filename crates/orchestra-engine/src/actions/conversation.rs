@@ -186,7 +186,7 @@ async fn turns(
 
 /// The reply as JSON that fits the schema, or what is wrong with it. A reply wrapped in a
 /// Markdown code fence is read inside the fence, since models often add one.
-pub(crate) fn structured(text: &str, schema: &Value) -> Result<Value, String> {
+pub fn structured(text: &str, schema: &Value) -> Result<Value, String> {
     let trimmed = text.trim();
     let inner = trimmed
         .strip_prefix("```json")

@@ -18,7 +18,7 @@ mod shell;
 mod template;
 mod tools;
 
-pub(crate) use conversation::structured;
+pub use conversation::structured;
 
 use std::future::Future;
 use std::path::Path;
