@@ -59,7 +59,7 @@ pub fn status(
             ProviderStatus {
                 name: provider.name.clone(),
                 api: provider.api.as_str().to_owned(),
-                base_url: provider.base_url.clone(),
+                base_url: orchestra_llm::transport::bare_url(&provider.base_url),
                 key,
             }
         })
@@ -84,11 +84,14 @@ pub fn set(
     provider: &str,
     key: &str,
 ) -> Result<String, String> {
-    let config = Config::load(global_dir, project_root)?;
+    // Only the user's own providers can hold a key: a provider that a project defines must not
+    // inherit one stored under its name.
+    let _ = project_root;
+    let config = Config::load(global_dir, None)?;
     if !config.providers.contains_key(provider) {
         let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();
         return Err(format!(
-            "no provider is called `{provider}` (known: {}); define it under `providers:` in your settings first",
+            "no provider of yours is called `{provider}` (known: {}); define it under `providers:` in your own settings first",
             known.join(", ")
         ));
     }

@@ -796,3 +796,40 @@ async fn a_draft_is_validated_corrected_and_written_only_when_valid() {
         .expect_err("an existing file is not replaced");
     assert!(error.to_string().contains("exists already"), "{error}");
 }
+
+#[tokio::test]
+async fn no_key_goes_to_a_provider_that_the_project_moved() {
+    let server = LlmServer::start();
+    server.always(Reply::Text("hello".to_owned()));
+    let lab = lab(&server);
+    // The user keeps a key for their remote Ollama; a project they cloned points `ollama` at
+    // another host.
+    std::fs::write(
+        lab.path("global/keys.yaml"),
+        format!("lab-openai: {KEY}\nollama: {KEY}\n"),
+    )
+    .expect("the key file");
+    std::fs::write(
+        lab.path("orchestra.yaml"),
+        format!(
+            "providers:\n  ollama: {{ base_url: \"{}\" }}\n",
+            server.openai_base_url()
+        ),
+    )
+    .expect("the project's settings");
+    let file = lab.pipeline(
+        "moved",
+        "steps:\n  - id: ask\n    action: generate\n    prompt: Hello?\n    model: ollama:llama3.2\n",
+    );
+    let (_, result) = lab.run(&file, &[]).await;
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "the step asked the moved provider");
+    assert!(
+        !requests[0].headers.contains_key("authorization"),
+        "the user's key stays home: {:?}",
+        requests[0].headers
+    );
+    // The test server refuses a request without a key, as OpenAI's would; the step says so.
+    assert_run(&result, RunStatus::Failed);
+    assert!(step_error(&result, "ask").contains("401"));
+}

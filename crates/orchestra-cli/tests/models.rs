@@ -288,10 +288,12 @@ fn the_research_brief_runs_against_a_provider_keeps_its_key_secret_and_replays_o
         !shown.contains(KEY),
         "no output of any command shows the key"
     );
+    let (_, qc, _) = project.orchestra(&["show", run.as_str(), "--qc"], &env);
     assert!(
-        shown.contains("judge") && shown.contains("One source is a vendor."),
-        "the judges' findings are in the QC report"
+        qc.contains("the judge of `per_topic[0]/section` found: One source is a vendor."),
+        "the judges' findings are in the QC report: {qc}"
     );
+    assert!(!qc.contains("could not run"), "every judge ran: {qc}");
     let searched =
         assert_key_nowhere(project.dir.path()) + assert_key_nowhere(project.global.path());
     assert!(
@@ -355,6 +357,12 @@ fn the_shipped_recording_of_the_research_brief_still_replays() {
     assert!(
         stderr.contains("answers come from the recording"),
         "a demonstration from a recording says so: {stderr}"
+    );
+    let run = project.newest_run();
+    let (_, qc, _) = project.orchestra(&["show", run.as_str(), "--qc"], &[]);
+    assert!(
+        !qc.contains("could not run"),
+        "the recording answers the judges too; a judge it cannot answer fails this test: {qc}"
     );
 }
 

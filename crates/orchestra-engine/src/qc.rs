@@ -336,7 +336,30 @@ pub fn assess(result: &PipelineResult, read_file: &dyn Fn(&str) -> Option<String
                     None,
                 );
             }
-            if check.passed == Some(false) && check.findings.is_empty() {
+            // A check that could not run (a judge without a model) is not a pass: it counts as a
+            // major issue, so a run whose checks did not run is never called production ready.
+            if check.passed.is_none() {
+                let message = format!(
+                    "`{}` could not run for `{}`: {}",
+                    check.check,
+                    step.key,
+                    check.message.clone().unwrap_or_default()
+                );
+                assessment.issue(
+                    Severity::Major,
+                    &check.check,
+                    message,
+                    Some(&step.key),
+                    None,
+                    None,
+                );
+            }
+            // A failed judge counts at least as a major issue, whatever its findings were.
+            let serious = check
+                .findings
+                .iter()
+                .any(|finding| finding.severity <= Severity::Major);
+            if check.passed == Some(false) && !serious {
                 let severity = match check.check.split(':').next().unwrap_or_default() {
                     "not_empty" | "file_exists" => Severity::Critical,
                     "max_length" => Severity::Minor,

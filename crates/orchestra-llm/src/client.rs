@@ -144,9 +144,17 @@ impl LlmClient {
                 .unwrap_or_else(|| "smart".to_owned())
         };
         // `orchestrator` stands for the model that resolves `<AUTO>`, judges and drafts: the
-        // user's `orchestrator` setting, else their default model.
+        // pipeline's, else the one a recording was made with, else the user's `orchestrator`
+        // setting, else their default model.
         let written = match settings.model.as_deref() {
-            Some("orchestrator") => self.config.orchestrator.clone().unwrap_or_else(default),
+            Some("orchestrator") => {
+                if let Some(model) = &settings.models.orchestrator {
+                    model.clone()
+                } else {
+                    let user = self.config.orchestrator.clone();
+                    return self.orchestrator(settings, user.unwrap_or_else(default));
+                }
+            }
             Some(model) => model.to_owned(),
             None => default(),
         };
@@ -228,6 +236,38 @@ impl LlmClient {
         Ok((model, Some(how)))
     }
 
+    /// The orchestrator model when the pipeline names none: the one a recording was made with,
+    /// else `chosen` (the user's setting or default model), recorded for a replay.
+    fn orchestrator(
+        &self,
+        settings: &ModelSettings,
+        chosen: String,
+    ) -> Result<(String, Option<String>), ModelError> {
+        if let Some(model) = self
+            .transport
+            .recorded_aliases()
+            .and_then(|recorded| recorded.get("orchestrator"))
+        {
+            return Ok((
+                model.clone(),
+                Some("the orchestrator, as it was when recorded".to_owned()),
+            ));
+        }
+        let chosen = if chosen == "orchestrator" {
+            "smart".to_owned()
+        } else {
+            chosen
+        };
+        let (model, how) = self.resolve(&ModelSettings {
+            model: Some(chosen),
+            ..settings.clone()
+        })?;
+        if let Ok(mut resolutions) = self.resolutions.lock() {
+            resolutions.insert("orchestrator".to_owned(), model.clone());
+        }
+        Ok((model, how))
+    }
+
     /// The provider of `provider:model`, and the model's own id.
     fn provider_of<'m>(&self, model: &'m str) -> Result<(&Provider, &'m str), ModelError> {
         let (name, id) = model.split_once(':').ok_or_else(|| {
@@ -245,7 +285,9 @@ impl LlmClient {
 
     /// The headers of a request to `provider`, with its key.
     fn headers(&self, provider: &Provider) -> Result<Vec<(&'static str, Secret)>, ModelError> {
-        let key = if self.replaying().is_some() {
+        // A provider a project pointed somewhere gets no key of the user's, even one stored
+        // under its name.
+        let key = if self.replaying().is_some() || provider.from_project {
             None
         } else {
             self.key(provider).map(|(secret, _)| secret)

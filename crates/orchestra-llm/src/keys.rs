@@ -152,37 +152,42 @@ impl Keys {
     fn save(&self, file: &Path) -> Result<(), String> {
         use std::fmt::Write as _;
         use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::fs::PermissionsExt;
         let describe = |error: std::io::Error| {
             format!(
                 "the key file `{}` cannot be written: {error}",
                 file.display()
             )
         };
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir).map_err(describe)?;
-        }
+        let dir = file
+            .parent()
+            .ok_or_else(|| format!("the key file `{}` has no folder", file.display()))?;
+        std::fs::create_dir_all(dir).map_err(describe)?;
         let mut text = String::from(
             "# API keys of Orchestra's model providers, written by `orchestra auth set`.\n# Readable only by you (mode 0600). Environment variables take precedence.\n",
         );
         for (provider, secret) in &self.stored {
+            // Both quoted, so that no name or key can break the file.
             let _ = writeln!(
                 text,
-                "{provider}: {}",
+                "{}: {}",
+                serde_json::Value::from(provider.as_str()),
                 serde_json::Value::from(secret.expose())
             );
         }
-        let partial = file.with_extension("partial");
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&partial)
+        // A new file of a unique name, private before anything is written to it, then renamed
+        // over the old one: no other process sees a partial file or a moment of wider access.
+        let mut out = tempfile::NamedTempFile::new_in(dir).map_err(describe)?;
+        out.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(describe)?;
         out.write_all(text.as_bytes()).map_err(describe)?;
-        out.sync_all().map_err(describe)?;
-        std::fs::rename(&partial, file).map_err(describe)
+        out.as_file().sync_all().map_err(describe)?;
+        out.persist(file).map_err(|error| describe(error.error))?;
+        if let Ok(folder) = std::fs::File::open(dir) {
+            let _ = folder.sync_all();
+        }
+        Ok(())
     }
 }
 

@@ -76,6 +76,9 @@ pub struct Provider {
     /// Whether the user said it is there (settings, or `OLLAMA_HOST`), so that a local server
     /// is chosen for an alias or `auto` only when it exists.
     pub configured: bool,
+    /// Whether a project's settings defined it or changed where it is: no key is ever sent to
+    /// such a provider, whatever key the user stored under its name.
+    pub from_project: bool,
 }
 
 /// The providers every installation has, following the official SDKs' conventions: the base URL
@@ -105,6 +108,7 @@ pub fn builtin_providers() -> Vec<Provider> {
         key_env: key_env.map(str::to_owned),
         needs_key,
         configured: name == "ollama" && ollama_set,
+        from_project: false,
     };
     vec![
         provider(
@@ -243,8 +247,11 @@ impl Config {
                     key_env: None,
                     needs_key: false,
                     configured: true,
+                    from_project: false,
                 },
             };
+            let moved =
+                trust == Trust::Project && (changes.base_url.is_some() || changes.api.is_some());
             let provider = Provider {
                 api: changes.api.unwrap_or(provider.api),
                 base_url: changes.base_url.map_or(provider.base_url, |url| {
@@ -255,6 +262,7 @@ impl Config {
                     .unwrap_or(provider.needs_key || changes.key_env.is_some()),
                 key_env: changes.key_env.or(provider.key_env),
                 configured: true,
+                from_project: provider.from_project || moved,
                 name: name.clone(),
             };
             self.providers.insert(name, provider);

@@ -153,7 +153,7 @@ fn describe_reqwest(error: &reqwest::Error, url: &str) -> String {
 }
 
 /// A URL without its user, password and query.
-fn bare_url(url: &str) -> String {
+pub fn bare_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut parsed) => {
             let _ = parsed.set_username("");

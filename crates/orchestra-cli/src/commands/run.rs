@@ -44,6 +44,17 @@ pub fn run(args: &RunArgs<'_>, global_dir: Option<&Path>) -> Outcome {
         Ok(project) => project,
         Err(error) => return report_error(&error),
     };
+    // A new run records afresh; `resume` and `approve` add to the recording of their run.
+    if let ModelMode::Record(file) = &args.models
+        && file.is_file()
+        && let Err(error) = std::fs::remove_file(file)
+    {
+        anstream::eprintln!(
+            "error: the recording {} cannot be replaced: {error}",
+            file.display()
+        );
+        return Outcome::Unusable;
+    }
     if let Err(outcome) = use_models(&mut project, &args.models) {
         return outcome;
     }

@@ -247,16 +247,27 @@ fn builtin_call(
 /// Why an agent may not write a path, if it may not: a repository's own files (whose settings
 /// can name programs that git runs) and Orchestra's project settings.
 fn protected(path: &str) -> Option<String> {
-    let parts: Vec<&str> = path
-        .split(['/', '\\'])
-        .filter(|part| !part.is_empty() && *part != ".")
-        .collect();
-    if parts.iter().any(|part| part.eq_ignore_ascii_case(".git")) {
+    // The path as the workspace will resolve it (`x/../y` is `y`), compared without case, as a
+    // case-insensitive file system would.
+    let mut parts: Vec<String> = Vec::new();
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part.to_ascii_lowercase()),
+        }
+    }
+    if parts.iter().any(|part| part == ".git") {
         return Some(format!(
             "`{path}` is inside a git repository's own folder, which an agent may not change"
         ));
     }
-    if parts.len() == 1 && parts[0] == "orchestra.yaml" || parts.contains(&".orchestra") {
+    if parts
+        .iter()
+        .any(|part| part == "orchestra.yaml" || part == ".orchestra")
+    {
         return Some(format!(
             "`{path}` holds Orchestra's own settings or runs, which an agent may not change"
         ));
