@@ -454,26 +454,12 @@ async fn a_refusal_ends_the_step_at_once_with_the_message_and_without_the_key() 
 /// Asserts that no file of the project (the run store and its journal, reports, recordings,
 /// written files) holds the key; only the key file may.
 fn assert_key_nowhere(lab: &Lab) {
-    let mut folders = vec![lab.dir.path().to_path_buf()];
-    let mut searched = 0;
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).expect("a folder of the project") {
-            let path = entry.expect("an entry").path();
-            if path.is_dir() {
-                folders.push(path);
-            } else if path.file_name().is_some_and(|name| name != "keys.yaml") {
-                let bytes = std::fs::read(&path).expect("a file of the project");
-                searched += 1;
-                assert!(
-                    !bytes
-                        .windows(KEY.len())
-                        .any(|window| window == KEY.as_bytes()),
-                    "the key is in `{}`",
-                    path.display()
-                );
-            }
-        }
-    }
+    let (found, searched) = orchestra_llm_server::files_holding(lab.dir.path(), KEY);
+    let found: Vec<_> = found
+        .into_iter()
+        .filter(|path| path.file_name().is_some_and(|name| name != "keys.yaml"))
+        .collect();
+    assert!(found.is_empty(), "the key is in {found:?}");
     assert!(
         searched >= 3,
         "the run store and the pipeline were searched"

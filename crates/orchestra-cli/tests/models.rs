@@ -3,9 +3,11 @@
 //! official SDKs take it (`OPENAI_API_KEY`, `OPENAI_BASE_URL`); the key is then searched for in
 //! everything the run left behind. The run is recorded, and replayed offline.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
 
+use std::path::Path;
+
+use common::{Project, repo};
 use orchestra_llm_server::{LlmServer, Reply};
 use serde_json::{Value, json};
 
@@ -72,84 +74,14 @@ fn final_brief() -> String {
     format!("# Brief for a product team\n\n{}", sections.join("\n\n"))
 }
 
-fn repo() -> PathBuf {
-    Path::new(
-        &std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for tests"),
-    )
-    .join("../..")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("a folder");
-    for entry in std::fs::read_dir(from).expect("the folder lists") {
-        let entry = entry.expect("an entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("its type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy a file");
-        }
-    }
-}
-
-struct Project {
-    dir: tempfile::TempDir,
-    global: tempfile::TempDir,
-}
-
-impl Project {
-    fn with_examples() -> Self {
-        let dir = tempfile::tempdir().expect("a project folder");
-        std::fs::create_dir(dir.path().join(".orchestra")).expect("the project marker");
-        for folder in ["pipelines", "personalities", "prompts"] {
-            copy_tree(&repo().join(folder), &dir.path().join(folder));
-        }
-        let global = tempfile::tempdir().expect("a global folder");
-        Self { dir, global }
-    }
-
-    /// Runs the binary with no provider variables but `env`.
-    fn orchestra(&self, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_orchestra"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("ORCHESTRA_HOME", self.global.path())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        for variable in [
-            "OPENAI_API_KEY",
-            "OPENAI_BASE_URL",
-            "ANTHROPIC_API_KEY",
-            "ANTHROPIC_BASE_URL",
-            "OLLAMA_HOST",
-        ] {
-            command.env_remove(variable);
-        }
-        command.envs(env.iter().copied());
-        let output = command.output().expect("orchestra runs");
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-
-    fn newest_run(&self) -> String {
-        let (_, stdout, _) = self.orchestra(&["runs", "--json"], &[]);
-        let runs: Value = serde_json::from_str(&stdout).expect("runs --json is JSON");
-        runs[0]["id"].as_str().expect("a run id").to_owned()
-    }
-
-    /// The text of the brief a run saved.
-    fn brief(&self, run: &str) -> String {
-        let path = self
-            .dir
-            .path()
-            .join(format!(".orchestra/runs/{run}/briefs/{run}.md"));
-        std::fs::read_to_string(&path)
-            .unwrap_or_else(|error| panic!("the brief `{}` was saved: {error}", path.display()))
-    }
+/// The text of the brief a run saved.
+fn brief(project: &Project, run: &str) -> String {
+    let path = project
+        .dir
+        .path()
+        .join(format!(".orchestra/runs/{run}/briefs/{run}.md"));
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("the brief `{}` was saved: {error}", path.display()))
 }
 
 /// Scripts the answers of a whole research-brief run: facts and a section for each topic, a
@@ -187,28 +119,10 @@ fn script(server: &LlmServer) {
     );
 }
 
-/// Asserts that no file under `folder` holds the key.
+/// Asserts that no file under `folder` holds the key, and says how many were searched.
 fn assert_key_nowhere(folder: &Path) -> usize {
-    let mut folders = vec![folder.to_path_buf()];
-    let mut searched = 0;
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).expect("a folder") {
-            let path = entry.expect("an entry").path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                let bytes = std::fs::read(&path).expect("a file");
-                searched += 1;
-                assert!(
-                    !bytes
-                        .windows(KEY.len())
-                        .any(|window| window == KEY.as_bytes()),
-                    "the key is in `{}`",
-                    path.display()
-                );
-            }
-        }
-    }
+    let (found, searched) = orchestra_llm_server::files_holding(folder, KEY);
+    assert!(found.is_empty(), "the key is in {found:?}");
     searched
 }
 
@@ -222,7 +136,7 @@ fn the_research_brief_runs_against_a_provider_keeps_its_key_secret_and_replays_o
         ("OPENAI_API_KEY", KEY),
         ("OPENAI_BASE_URL", base_url.as_str()),
     ];
-    let (code, stdout, stderr) = project.orchestra(
+    let (code, stdout, stderr) = project.orchestra_with(
         &[
             "run",
             "pipelines/research-brief.yaml",
@@ -243,7 +157,7 @@ fn the_research_brief_runs_against_a_provider_keeps_its_key_secret_and_replays_o
     );
     let run = project.newest_run();
     assert_eq!(
-        project.brief(&run),
+        brief(&project, &run),
         final_brief(),
         "the editor's second pass is the brief"
     );
@@ -279,7 +193,7 @@ fn the_research_brief_runs_against_a_provider_keeps_its_key_secret_and_replays_o
         vec!["runs", "--json"],
         vec!["auth", "status"],
     ] {
-        let (code, stdout, stderr) = project.orchestra(&view, &env);
+        let (code, stdout, stderr) = project.orchestra_with(&view, &env);
         assert_eq!(code, Some(0), "`{}` works: {stderr}", view.join(" "));
         shown.push_str(&stdout);
         shown.push_str(&stderr);
@@ -288,7 +202,7 @@ fn the_research_brief_runs_against_a_provider_keeps_its_key_secret_and_replays_o
         !shown.contains(KEY),
         "no output of any command shows the key"
     );
-    let (_, qc, _) = project.orchestra(&["show", run.as_str(), "--qc"], &env);
+    let (_, qc, _) = project.orchestra_with(&["show", run.as_str(), "--qc"], &env);
     assert!(
         qc.contains("the judge of `per_topic[0]/section` found: One source is a vendor."),
         "the judges' findings are in the QC report: {qc}"
@@ -309,7 +223,7 @@ fn the_research_brief_runs_against_a_provider_keeps_its_key_secret_and_replays_o
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("research-brief.recording.json"),
     );
     drop(server);
-    let (code, stdout, stderr) = project.orchestra(
+    let (code, stdout, stderr) = project.orchestra_with(
         &[
             "run",
             "pipelines/research-brief.yaml",
@@ -330,8 +244,8 @@ fn the_research_brief_runs_against_a_provider_keeps_its_key_secret_and_replays_o
     let replayed = project.newest_run();
     assert_ne!(replayed, run, "the replay is a run of its own");
     assert_eq!(
-        project.brief(&replayed),
-        project.brief(&run),
+        brief(&project, &replayed),
+        brief(&project, &run),
         "the replay produces what the live run produced"
     );
 }
@@ -340,7 +254,7 @@ fn the_research_brief_runs_against_a_provider_keeps_its_key_secret_and_replays_o
 fn the_shipped_recording_of_the_research_brief_still_replays() {
     let project = Project::with_examples();
     let recording = repo().join("pipelines/recordings/research-brief.json");
-    let (code, stdout, stderr) = project.orchestra(
+    let (code, stdout, stderr) = project.orchestra_with(
         &[
             "run",
             "pipelines/research-brief.yaml",
@@ -359,7 +273,7 @@ fn the_shipped_recording_of_the_research_brief_still_replays() {
         "a demonstration from a recording says so: {stderr}"
     );
     let run = project.newest_run();
-    let (_, qc, _) = project.orchestra(&["show", run.as_str(), "--qc"], &[]);
+    let (_, qc, _) = project.orchestra_with(&["show", run.as_str(), "--qc"], &[]);
     assert!(
         !qc.contains("could not run"),
         "the recording answers the judges too; a judge it cannot answer fails this test: {qc}"
@@ -390,14 +304,14 @@ fn compile_explains_a_pipeline_and_new_drafts_one() {
         ("OPENAI_BASE_URL", base_url.as_str()),
     ];
     let (code, stdout, stderr) =
-        project.orchestra(&["compile", "--explain", "pipelines/hello.yaml"], &env);
+        project.orchestra_with(&["compile", "--explain", "pipelines/hello.yaml"], &env);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(
         stdout.contains("intention\n  It greets the world.")
             && stdout.contains("architecture\n  1. `machine` reads the platform.\n  2. `greeting`"),
         "the intention, then the numbered architecture: {stdout}"
     );
-    let (code, stdout, stderr) = project.orchestra(
+    let (code, stdout, stderr) = project.orchestra_with(
         &[
             "new",
             "--describe",
@@ -412,8 +326,8 @@ fn compile_explains_a_pipeline_and_new_drafts_one() {
         stdout.contains("wrote pipelines/today.yaml (1 round)"),
         "{stdout}"
     );
-    let (code, _, stderr) = project.orchestra(&["validate", "pipelines/today.yaml"], &[]);
+    let (code, _, stderr) = project.orchestra_with(&["validate", "pipelines/today.yaml"], &[]);
     assert_eq!(code, Some(0), "the draft is valid: {stderr}");
-    let (_, runs, _) = project.orchestra(&["runs", "--json"], &[]);
+    let (_, runs, _) = project.orchestra(&["runs", "--json"]);
     assert_eq!(runs.trim(), "[]", "nothing ran");
 }

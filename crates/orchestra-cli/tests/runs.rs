@@ -1,80 +1,14 @@
 //! Journeys of running pipelines with the real binary: run the examples, list runs, show what a
 //! run produced, answer approvals, and the exit codes scripts rely on.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Command;
 
+use common::Project;
 use serde_json::Value;
-
-/// A project folder holding a copy of the repository's examples.
-struct Project {
-    dir: tempfile::TempDir,
-    global: tempfile::TempDir,
-}
-
-fn repo() -> PathBuf {
-    Path::new(
-        &std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for tests"),
-    )
-    .join("../..")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("a folder");
-    for entry in std::fs::read_dir(from).expect("the folder lists") {
-        let entry = entry.expect("an entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("its type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy a file");
-        }
-    }
-}
-
-impl Project {
-    fn with_examples() -> Self {
-        let project = Self::empty();
-        for folder in ["pipelines", "personalities", "prompts"] {
-            copy_tree(&repo().join(folder), &project.dir.path().join(folder));
-        }
-        project
-    }
-
-    fn empty() -> Self {
-        let dir = tempfile::tempdir().expect("a project folder");
-        std::fs::create_dir(dir.path().join(".orchestra")).expect("the project marker");
-        let global = tempfile::tempdir().expect("a global folder");
-        Self { dir, global }
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.path().join(name), text).expect("write a file");
-    }
-
-    fn orchestra(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        let output: Output = Command::new(env!("CARGO_BIN_EXE_orchestra"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("ORCHESTRA_HOME", self.global.path())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .expect("orchestra runs");
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-
-    fn newest_run(&self) -> String {
-        let (_, stdout, _) = self.orchestra(&["runs", "--json"]);
-        let runs: Value = serde_json::from_str(&stdout).expect("runs --json is JSON");
-        runs[0]["id"].as_str().expect("a run id").to_owned()
-    }
-}
 
 #[test]
 fn hello_runs_for_real_with_progress_and_a_summary() {

@@ -221,3 +221,29 @@ pub enum Reply {
         delay_ms: u64,
     },
 }
+
+/// Every file under `folder` (searched through every sub-folder) whose bytes hold `needle`, and
+/// how many files were searched: how tests prove that a key is nowhere a run left anything.
+pub fn files_holding(folder: &std::path::Path, needle: &str) -> (Vec<std::path::PathBuf>, usize) {
+    let mut folders = vec![folder.to_path_buf()];
+    let (mut found, mut searched) = (Vec::new(), 0);
+    while let Some(folder) = folders.pop() {
+        let entries = std::fs::read_dir(&folder).expect("a folder under test can be listed");
+        for entry in entries {
+            let path = entry.expect("a folder entry can be read").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("a file under test can be read");
+                searched += 1;
+                if bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+                {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    (found, searched)
+}

@@ -1,0 +1,109 @@
+//! A project folder for journeys with the real binary: a copy of the repository's examples (or
+//! nothing), a private global folder, and the `orchestra` command run inside it with no model
+//! provider's variables but those a test gives.
+
+#![allow(dead_code)] // Each test file uses part of the harness.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(
+        &std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for tests"),
+    )
+    .join("../..")
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder");
+    for entry in std::fs::read_dir(from).expect("the folder lists") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("its type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
+}
+
+/// A project folder and a global folder, both temporary.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub global: tempfile::TempDir,
+}
+
+impl Project {
+    /// A project holding a copy of the examples, their personalities and prompts.
+    pub fn with_examples() -> Self {
+        let project = Self::empty();
+        for folder in ["pipelines", "personalities", "prompts"] {
+            copy_tree(&repo().join(folder), &project.dir.path().join(folder));
+        }
+        project
+    }
+
+    /// An empty project.
+    pub fn empty() -> Self {
+        let dir = tempfile::tempdir().expect("a project folder");
+        std::fs::create_dir(dir.path().join(".orchestra")).expect("the project marker");
+        let global = tempfile::tempdir().expect("a global folder");
+        Self { dir, global }
+    }
+
+    /// Writes a file of the project.
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).expect("write a file");
+    }
+
+    /// The binary with `args`, run in the project with no provider variables but `env`.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_orchestra"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("ORCHESTRA_HOME", self.global.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        for variable in [
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_BASE_URL",
+            "OLLAMA_HOST",
+        ] {
+            command.env_remove(variable);
+        }
+        command.envs(env.iter().copied());
+        command
+    }
+
+    /// Runs the binary and returns its exit code, standard output and standard error.
+    pub fn orchestra_with(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Option<i32>, String, String) {
+        let output = self.command(args, env).output().expect("orchestra runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// Runs the binary with no provider variables.
+    pub fn orchestra(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        self.orchestra_with(args, &[])
+    }
+
+    /// The id of the project's newest run.
+    pub fn newest_run(&self) -> String {
+        let (_, stdout, _) = self.orchestra(&["runs", "--json"]);
+        let runs: Value = serde_json::from_str(&stdout).expect("runs --json is JSON");
+        runs[0]["id"].as_str().expect("a run id").to_owned()
+    }
+}
