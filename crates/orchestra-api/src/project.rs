@@ -227,7 +227,7 @@ impl Project {
     /// Starts a run of a pipeline file and drives it until it ends or pauses for an approval.
     pub async fn start(&self, file: &Path, options: StartOptions) -> Result<Finished, ApiError> {
         let checked = self.check(file)?;
-        let (plan, pipeline, snapshot) = plan(checked)?;
+        let (plan, pipeline, snapshot) = plan(checked, self.global_dir.clone())?;
         let reuse = match (&options.from, &options.reuse) {
             (Some(from), Some(reuse)) => self.reusable(&plan, from, reuse)?,
             (None, None) => Vec::new(),
@@ -258,7 +258,7 @@ impl Project {
     /// What each LLM step of a pipeline will send: its model, its composed system prompt and
     /// its prompt (a template, rendered when the step runs). Nothing is sent.
     pub fn prompts(&self, file: &Path) -> Result<Vec<StepPrompt>, ApiError> {
-        let (plan, _, _) = plan(self.check(file)?)?;
+        let (plan, _, _) = plan(self.check(file)?, self.global_dir.clone())?;
         let client = self.model_client();
         let mut steps = Vec::new();
         llm_steps(&plan.graph, "", &mut steps);
@@ -351,7 +351,7 @@ impl Project {
     /// The plan of the pipeline snapshot a run started with, refused when it no longer
     /// validates (a prompt layer or sub-pipeline it needs is gone).
     fn snapshot_plan(&self, row: &RunRow) -> Result<(Plan, String), ApiError> {
-        plan(self.check_snapshot(row))
+        plan(self.check_snapshot(row), self.global_dir.clone())
             .map(|(plan, _, snapshot)| (plan, snapshot))
             .map_err(|error| match error {
                 ApiError::Invalid(report) => ApiError::Refused(format!(
@@ -623,10 +623,18 @@ fn waiting_step(state: &RunState, run: &str, step: &str) -> Result<StepKey, ApiE
 }
 
 /// Validates and compiles a pipeline, refusing one with errors.
-fn plan(checked: Checked) -> Result<(Plan, orchestra_pipeline::Pipeline, String), ApiError> {
-    let Some(pipeline) = checked.valid().cloned() else {
+/// Compiles a checked pipeline, with the agents its steps name from agent files.
+fn plan(
+    checked: Checked,
+    global_dir: Option<PathBuf>,
+) -> Result<(Plan, orchestra_pipeline::Pipeline, String), ApiError> {
+    let Some(pipeline) = checked.valid() else {
         return Err(ApiError::Invalid(Box::new(checked.report)));
     };
+    let library = Library::for_pipeline(Path::new(checked.report.source.name()), global_dir);
+    let pipeline = library
+        .with_agent_files(pipeline)
+        .map_err(ApiError::Refused)?;
     let plan =
         compile(&pipeline, &CATALOG).map_err(|error| ApiError::Refused(error.to_string()))?;
     Ok((plan, pipeline, checked.report.source.text().to_owned()))

@@ -819,3 +819,45 @@ async fn no_key_goes_to_a_provider_that_the_project_moved() {
     assert_run(&result, RunStatus::Failed);
     assert!(step_error(&result, "ask").contains("401"));
 }
+
+#[tokio::test]
+async fn an_agent_file_gives_a_step_its_settings() {
+    let server = LlmServer::start();
+    server.always(Reply::Text("Looks fine.".to_owned()));
+    let lab = lab(&server);
+    std::fs::create_dir_all(lab.path("agents")).expect("an agents folder");
+    std::fs::write(
+        lab.path("agents/checker.yaml"),
+        "description: Checks files.\npersonality: terse\nmodel: smart\ntools: [read_file]\nmax_turns: 2\n",
+    )
+    .expect("an agent file");
+    let file = lab.pipeline(
+        "filed",
+        "steps:\n  - id: check\n    action: agent\n    agent: checker\n    prompt: Check the notes.\n",
+    );
+    let (_, result) = lab.run(&file, &[]).await;
+    assert_run(&result, RunStatus::Succeeded);
+    let request = &server.requests()[0].body;
+    assert_eq!(
+        request["tools"][0]["function"]["name"],
+        json!("read_file"),
+        "the agent file's tools are offered"
+    );
+    assert_eq!(
+        request["messages"][0]["content"],
+        json!("Answer in as few words as you can.\n\nStyle: One sentence."),
+        "the agent file's personality composes the system prompt"
+    );
+
+    std::fs::write(lab.path("agents/checker.yaml"), "personalty: terse\n")
+        .expect("a broken agent file");
+    let error = lab
+        .project
+        .start(&file, common::options(&[]))
+        .await
+        .expect_err("a broken agent file stops the run before it starts");
+    assert!(
+        error.to_string().contains("checker.yaml") && error.to_string().contains("personalty"),
+        "the message names the file and the key: {error}"
+    );
+}

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::model::{Agent, Pipeline, Step, StepBody};
+
 /// File extensions a prompt layer may have, in the order they are tried.
 const LAYER_EXTENSIONS: &[&str] = &["md", "yaml", "yml"];
 /// File extensions an agent file may have.
@@ -97,9 +99,55 @@ impl Library {
         find(&self.agent_dirs(), name, AGENT_EXTENSIONS)
     }
 
+    /// The pipeline with every agent its steps name from an agent file added under `agents:`,
+    /// so that the steps get the agent's settings. An agent the pipeline defines itself wins.
+    pub fn with_agent_files(&self, pipeline: &Pipeline) -> Result<Pipeline, String> {
+        let mut names = Vec::new();
+        agent_names(&pipeline.steps, &mut names);
+        let mut pipeline = pipeline.clone();
+        for name in names {
+            if pipeline.agents.contains_key(&name) {
+                continue;
+            }
+            let Some(path) = self.find_agent(&name) else {
+                // Validation reports an agent found nowhere.
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).map_err(|error| {
+                format!(
+                    "the agent file `{}` cannot be read: {error}",
+                    path.display()
+                )
+            })?;
+            let agent: Agent = serde_saphyr::from_str(&text).map_err(|error| {
+                format!("the agent file `{}` is not valid: {error}", path.display())
+            })?;
+            pipeline.agents.insert(name, agent);
+        }
+        Ok(pipeline)
+    }
+
     /// A path written in the pipeline, relative to the pipeline's folder.
     pub fn resolve(&self, path: &str) -> PathBuf {
         self.pipeline_dir.join(path)
+    }
+}
+
+/// The agents that steps name, in the order they appear, through every body.
+fn agent_names(steps: &[Step], names: &mut Vec<String>) {
+    for step in steps {
+        match &step.body {
+            StepBody::Action { params, .. } => {
+                if let Some(name) = params.get("agent").and_then(|value| value.as_str())
+                    && !names.iter().any(|known| known == name)
+                {
+                    names.push(name.to_owned());
+                }
+            }
+            StepBody::ForEach { steps, .. } | StepBody::Loop { steps, .. } => {
+                agent_names(steps, names);
+            }
+        }
     }
 }
 

@@ -667,7 +667,10 @@ async fn run_child(
             errors.join("; ")
         )));
     };
-    let plan = crate::compile(pipeline, &crate::CATALOG)
+    let pipeline = orchestra_pipeline::Library::for_pipeline(&file, shared.global_dir.clone())
+        .with_agent_files(pipeline)
+        .map_err(Failure::fatal)?;
+    let plan = crate::compile(&pipeline, &crate::CATALOG)
         .map_err(|error| Failure::fatal(error.to_string()))?;
     let child_dir = file
         .parent()

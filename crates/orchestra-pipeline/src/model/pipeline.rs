@@ -2,7 +2,7 @@
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::{Duration, OnFailure, Retry, Step};
@@ -206,8 +206,9 @@ impl Selection {
     ];
 }
 
-/// A reusable model configuration that `generate` and `agent` steps refer to by name.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+/// A reusable model configuration that `generate` and `agent` steps refer to by name. An agent
+/// file (`agents/NAME.yaml`) holds the same keys.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Agent {
     /// What the agent is for.
