@@ -81,13 +81,10 @@ pub fn resume(
     models: &ModelMode,
     global_dir: Option<&Path>,
 ) -> Outcome {
-    let mut project = match current_project(global_dir) {
+    let project = match stored_run_project(models, global_dir) {
         Ok(project) => project,
-        Err(error) => return report_error(&error),
+        Err(outcome) => return outcome,
     };
-    if let Err(outcome) = use_models(&mut project, models) {
-        return outcome;
-    }
     let total = top_level_steps(&project, run_id);
     drive(&project, total, json, verbose, |cancel| {
         Box::pin(project.resume(run_id, cancel))
@@ -101,17 +98,22 @@ pub fn approve(
     models: &ModelMode,
     global_dir: Option<&Path>,
 ) -> Outcome {
-    let mut project = match current_project(global_dir) {
+    let project = match stored_run_project(models, global_dir) {
         Ok(project) => project,
-        Err(error) => return report_error(&error),
+        Err(outcome) => return outcome,
     };
-    if let Err(outcome) = use_models(&mut project, models) {
-        return outcome;
-    }
     let total = top_level_steps(&project, run_id);
     drive(&project, total, json, false, |cancel| {
         Box::pin(project.approve(run_id, answer.step, answer.approved, answer.comment, cancel))
     })
+}
+
+/// The project of the current folder, whose stored runs `resume` and `approve` continue, with
+/// its LLM steps answered as `models` says.
+fn stored_run_project(models: &ModelMode, global_dir: Option<&Path>) -> Result<Project, Outcome> {
+    let mut project = current_project(global_dir).map_err(|error| report_error(&error))?;
+    use_models(&mut project, models)?;
+    Ok(project)
 }
 
 /// Sets where LLM steps get their answers, and says so when they are not live models; a
