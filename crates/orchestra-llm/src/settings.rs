@@ -5,7 +5,7 @@
 //! `orchestra.yaml`, and a project's settings win over the user's. A pipeline's own `models:`
 //! section wins over both. Keys are never part of settings: see [`crate::keys`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -180,8 +180,6 @@ pub struct Config {
     pub personality: Option<String>,
     /// How long a model may stay silent mid-reply.
     pub idle_timeout: std::time::Duration,
-    /// The files the settings came from, for messages.
-    pub sources: Vec<PathBuf>,
 }
 
 impl Config {
@@ -197,7 +195,6 @@ impl Config {
             orchestrator: None,
             personality: None,
             idle_timeout: std::time::Duration::from_mins(2),
-            sources: Vec::new(),
         };
         let files = [
             (global_dir.map(|dir| dir.join(SETTINGS_FILE)), Trust::User),
@@ -210,7 +207,6 @@ impl Config {
             let Some(file) = file else { continue };
             if let Some(settings) = read(&file)? {
                 config.apply(settings, &file, trust)?;
-                config.sources.push(file);
             }
         }
         Ok(config)
