@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use orchestra_engine::actions::structured;
-use orchestra_engine::models::{Chat, Message, ModelClient, ModelSettings};
+use orchestra_engine::Usage;
+use orchestra_engine::models::{ModelClient, ModelSettings, ask_json};
 use orchestra_pipeline::model::Models;
 use orchestra_pipeline::{Library, Source};
 use serde::{Deserialize, Serialize};
@@ -39,70 +39,18 @@ pub struct Draft {
     pub rounds: usize,
 }
 
-/// One question to the orchestrator model, answered as JSON that fits `schema` (asked again once
-/// when it does not).
+/// One question to the orchestrator model, answered as JSON that fits `schema`. Its tokens are
+/// not part of any run.
 async fn ask(
     client: &dyn ModelClient,
     settings: &ModelSettings,
     prompt: &str,
     schema: &Value,
-) -> Result<(Value, String), String> {
-    let prepared = client
-        .prepare(settings)
-        .map_err(|error| error.to_string())?;
-    let mut messages = vec![Message::User {
-        text: prompt.to_owned(),
-    }];
-    for round in 0..2 {
-        let chat = Chat {
-            prepared: &prepared,
-            messages: &messages,
-            tools: &[],
-            temperature: Some(0.2),
-            max_tokens: Some(8_000),
-            output_schema: Some(schema),
-        };
-        let ignore = |_: &str| {};
-        let turn = client
-            .chat(chat, &ignore)
-            .await
-            .map_err(|error| error.to_string())?;
-        match structured(&turn.text, schema) {
-            Ok(value) => return Ok((value, prepared.model.clone())),
-            Err(problem) if round == 0 => {
-                messages.push(Message::Assistant {
-                    text: turn.text,
-                    tool_calls: Vec::new(),
-                });
-                messages.push(Message::User {
-                    text: format!("Your reply does not fit the required JSON Schema: {problem}. Reply again with only the corrected JSON value."),
-                });
-            }
-            Err(problem) => {
-                return Err(format!(
-                    "the orchestrator model's reply does not fit the expected form: {problem}"
-                ));
-            }
-        }
-    }
-    Err("the orchestrator model did not answer".to_owned())
-}
-
-/// The settings of a question to the orchestrator model about the pipeline at `file`.
-fn orchestrator(models: &Models, file: &Path, system: &str) -> ModelSettings {
-    ModelSettings {
-        model: Some(
-            models
-                .orchestrator
-                .clone()
-                .unwrap_or_else(|| "orchestrator".to_owned()),
-        ),
-        system: Some(system.to_owned()),
-        pipeline_file: file.to_path_buf(),
-        models: models.clone(),
-        needs_json: true,
-        ..ModelSettings::default()
-    }
+) -> Result<(Value, String), ApiError> {
+    let mut usage = Usage::default();
+    ask_json(client, settings, prompt, schema, 8_000, &mut usage)
+        .await
+        .map_err(ApiError::Refused)
 }
 
 impl Project {
@@ -138,15 +86,13 @@ impl Project {
         let prompt = format!(
             "Explain this Orchestra pipeline to a person who has not seen it.\n\nGive its intention: what it is for and what it produces, in 3 to 10 sentences, without repeating its YAML. Then its architecture: how it flows, as an ordered list of short points, one per stage, naming the steps, what runs in parallel, the loops and their bounds, the approvals, and what is checked.\n\n```yaml\n{text}\n```"
         );
-        let settings = orchestrator(
+        let settings = ModelSettings::orchestrator(
             &pipeline.models,
             file,
             "You explain automated pipelines clearly and accurately, to people who will run them.",
         );
         let client = self.model_client();
-        let (value, model) = ask(client.as_ref(), &settings, &prompt, &schema)
-            .await
-            .map_err(ApiError::Refused)?;
+        let (value, model) = ask(client.as_ref(), &settings, &prompt, &schema).await?;
         let explanation = Explanation {
             intention: value["intention"]
                 .as_str()
@@ -192,7 +138,7 @@ impl Project {
             "Write an Orchestra pipeline for this request:\n\n{description}\n\n{}\n\nReply with the whole pipeline file as the `yaml` field.",
             format_guide()
         );
-        let settings = orchestrator(
+        let settings = ModelSettings::orchestrator(
             &Models::default(),
             out,
             "You write Orchestra pipelines: valid YAML that follows the format exactly, with steps that do what the person asked and nothing more.",
@@ -201,9 +147,7 @@ impl Project {
         let context_library = Library::for_pipeline(out, self.global_dir().map(Path::to_path_buf));
         let mut problems = Vec::new();
         for round in 1..=DRAFT_ROUNDS {
-            let (value, _) = ask(client.as_ref(), &settings, &prompt, &schema)
-                .await
-                .map_err(ApiError::Refused)?;
+            let (value, _) = ask(client.as_ref(), &settings, &prompt, &schema).await?;
             let yaml = value["yaml"].as_str().unwrap_or_default().to_owned();
             let checked = orchestra_pipeline::check(
                 Source::new(out.display().to_string(), yaml.clone()),

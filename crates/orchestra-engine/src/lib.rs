@@ -33,6 +33,21 @@ pub use result::{CheckResult, Finding, RunStatus, StepResult, Usage};
 pub use services::Services;
 pub use state::StepStatus;
 
+/// Cuts text to at most `max` bytes, at a character boundary, and returns how many bytes were
+/// dropped (0 when it was short enough).
+pub(crate) fn cut_to(text: &mut String, max: usize) -> usize {
+    if text.len() <= max {
+        return 0;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let dropped = text.len() - cut;
+    text.truncate(cut);
+    dropped
+}
+
 /// The SHA-256 of some bytes as lowercase hex: how artifacts and cache keys are fingerprinted.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};

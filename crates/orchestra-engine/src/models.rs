@@ -64,6 +64,23 @@ impl ModelSettings {
     }
 }
 
+impl ModelSettings {
+    /// The settings of a question to the orchestrator model (which judges, explains and
+    /// drafts), with `system` as its instructions, for the pipeline at `pipeline_file`.
+    pub fn orchestrator(models: &Models, pipeline_file: &std::path::Path, system: &str) -> Self {
+        Self {
+            // The client resolves `orchestrator`: the pipeline's, else a recording's, else the
+            // user's orchestrator or default model.
+            model: Some("orchestrator".to_owned()),
+            system: Some(system.to_owned()),
+            pipeline_file: pipeline_file.to_path_buf(),
+            models: models.clone(),
+            needs_json: true,
+            ..Self::default()
+        }
+    }
+}
+
 /// A model chosen and a system prompt composed: what every turn of a step sends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Prepared {
@@ -90,6 +107,14 @@ pub struct Prices {
     pub input: f64,
     /// Per million reply tokens.
     pub output: f64,
+}
+
+impl Prepared {
+    /// A turn's usage with its cost, when the model's prices are known.
+    pub fn priced(&self, mut usage: Usage) -> Usage {
+        usage.cost_usd = self.prices.map(|prices| prices.cost(&usage));
+        usage
+    }
 }
 
 impl Prices {
@@ -255,5 +280,133 @@ impl ModelClient for NoModelProvider {
         _text: TextSink<'a>,
     ) -> BoxFuture<'a, Result<Turn, ModelError>> {
         Box::pin(async { Err(ModelError::Fatal(self.reason.clone())) })
+    }
+}
+
+/// The reply as JSON that fits the schema, or what is wrong with it. A reply wrapped in a
+/// Markdown code fence is read inside the fence, since models often add one.
+pub fn structured(text: &str, schema: &Value) -> Result<Value, String> {
+    let trimmed = text.trim();
+    let inner = trimmed
+        .strip_prefix("```json")
+        .or_else(|| trimmed.strip_prefix("```"))
+        .and_then(|rest| rest.strip_suffix("```"))
+        .unwrap_or(trimmed);
+    let value: Value =
+        serde_json::from_str(inner.trim()).map_err(|error| format!("it is not JSON ({error})"))?;
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|error| format!("the schema itself is not valid ({error})"))?;
+    let problems: Vec<String> = validator
+        .iter_errors(&value)
+        .take(5)
+        .map(|error| {
+            let at = error.instance_path().to_string();
+            if at.is_empty() {
+                error.to_string()
+            } else {
+                format!("at `{at}`: {error}")
+            }
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// What a model is told when its reply does not fit the schema it was given.
+pub fn correction(problem: &str, schema: &Value) -> String {
+    format!(
+        "Your reply does not fit the required JSON Schema: {problem}. Reply again with only the JSON value, corrected, that satisfies this schema:\n{schema}"
+    )
+}
+
+/// Asks a model one question whose answer must be JSON that fits `schema`, with no tools: one
+/// turn, and one more with the problem when the answer does not fit. Returns the answer and the
+/// model that gave it; the tokens of every turn are added to `usage`, priced.
+pub async fn ask_json(
+    client: &dyn ModelClient,
+    settings: &ModelSettings,
+    prompt: &str,
+    schema: &Value,
+    max_tokens: u32,
+    usage: &mut Usage,
+) -> Result<(Value, String), String> {
+    let prepared = client
+        .prepare(settings)
+        .map_err(|error| error.to_string())?;
+    let mut messages = vec![Message::User {
+        text: prompt.to_owned(),
+    }];
+    loop {
+        let chat = Chat {
+            prepared: &prepared,
+            messages: &messages,
+            tools: &[],
+            temperature: Some(0.0),
+            max_tokens: Some(max_tokens),
+            output_schema: Some(schema),
+        };
+        let ignore = |_: &str| {};
+        let turn = client
+            .chat(chat, &ignore)
+            .await
+            .map_err(|error| error.to_string())?;
+        usage.add(&prepared.priced(turn.usage));
+        match structured(&turn.text, schema) {
+            Ok(value) => return Ok((value, prepared.model)),
+            Err(problem) if messages.len() == 1 => {
+                messages.push(Message::Assistant {
+                    text: turn.text,
+                    tool_calls: Vec::new(),
+                });
+                messages.push(Message::User {
+                    text: correction(&problem, schema),
+                });
+            }
+            Err(problem) => {
+                return Err(format!(
+                    "the reply of `{}` does not fit the expected form, even when asked again: {problem}",
+                    prepared.model
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_structured_reply_is_read_inside_a_code_fence() {
+        let schema = json!({ "type": "object", "required": ["verdict"] });
+        assert_eq!(
+            structured("```json\n{\"verdict\": \"accept\"}\n```", &schema),
+            Ok(json!({ "verdict": "accept" })),
+            "models often fence their JSON; the fence is not part of the answer"
+        );
+    }
+
+    #[test]
+    fn a_reply_that_does_not_fit_says_where() {
+        let schema = json!({
+            "type": "object",
+            "required": ["verdict"],
+            "properties": { "verdict": { "enum": ["accept", "revise"] } }
+        });
+        let problem = structured("{\"verdict\": \"maybe\"}", &schema)
+            .expect_err("a verdict outside the enum does not fit");
+        assert!(
+            problem.contains("/verdict"),
+            "the model is told which field is wrong: {problem}"
+        );
+        let problem = structured("not json", &schema).expect_err("text is not JSON");
+        assert!(
+            problem.starts_with("it is not JSON"),
+            "text that is not JSON is named as such: {problem}"
+        );
     }
 }

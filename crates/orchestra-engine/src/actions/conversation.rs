@@ -14,7 +14,9 @@ use serde_json::Value;
 use super::tools::Toolbox;
 use super::{ActionOutput, Call, Done, Failure};
 use crate::event::{RunEvent, Stream};
-use crate::models::{Chat, Message, ModelError, ModelSettings, Prepared, Turn};
+use crate::models::{
+    Chat, Message, ModelError, ModelSettings, Prepared, Turn, correction, structured,
+};
 use crate::result::Usage;
 
 /// Streamed text is sent to the run's log at most this often, so a fast model costs few writes.
@@ -104,7 +106,7 @@ async fn turns(
             usage: turn_usage,
             truncated,
         } = turn.map_err(model_failure)?;
-        usage.add(&priced(turn_usage, prepared));
+        usage.add(&prepared.priced(turn_usage));
         if truncated {
             return Err(Failure::fatal(format!(
                 "the model's reply stopped at its token limit ({}), unfinished; raise `max_tokens`",
@@ -170,9 +172,7 @@ async fn turns(
                     tool_calls: Vec::new(),
                 });
                 messages.push(Message::User {
-                    text: format!(
-                        "Your reply does not fit the required JSON Schema: {problem}. Reply again with only the JSON value, corrected, that satisfies this schema:\n{schema}"
-                    ),
+                    text: correction(&problem, schema),
                 });
             }
             Err(problem) => {
@@ -182,44 +182,6 @@ async fn turns(
             }
         }
     }
-}
-
-/// The reply as JSON that fits the schema, or what is wrong with it. A reply wrapped in a
-/// Markdown code fence is read inside the fence, since models often add one.
-pub fn structured(text: &str, schema: &Value) -> Result<Value, String> {
-    let trimmed = text.trim();
-    let inner = trimmed
-        .strip_prefix("```json")
-        .or_else(|| trimmed.strip_prefix("```"))
-        .and_then(|rest| rest.strip_suffix("```"))
-        .unwrap_or(trimmed);
-    let value: Value =
-        serde_json::from_str(inner.trim()).map_err(|error| format!("it is not JSON ({error})"))?;
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|error| format!("the schema itself is not valid ({error})"))?;
-    let problems: Vec<String> = validator
-        .iter_errors(&value)
-        .take(5)
-        .map(|error| {
-            let at = error.instance_path().to_string();
-            if at.is_empty() {
-                error.to_string()
-            } else {
-                format!("at `{at}`: {error}")
-            }
-        })
-        .collect();
-    if problems.is_empty() {
-        Ok(value)
-    } else {
-        Err(problems.join("; "))
-    }
-}
-
-/// A turn's usage with its cost, when the model's prices are known.
-fn priced(mut usage: Usage, prepared: &Prepared) -> Usage {
-    usage.cost_usd = prepared.prices.map(|prices| prices.cost(&usage));
-    usage
 }
 
 fn model_failure(error: ModelError) -> Failure {
@@ -289,41 +251,5 @@ impl<'c> Streamer<'c> {
             Ok(Some(failure)) => Err(failure),
             _ => Ok(()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_structured_reply_is_read_inside_a_code_fence() {
-        let schema = json!({ "type": "object", "required": ["verdict"] });
-        assert_eq!(
-            structured("```json\n{\"verdict\": \"accept\"}\n```", &schema),
-            Ok(json!({ "verdict": "accept" })),
-            "models often fence their JSON; the fence is not part of the answer"
-        );
-    }
-
-    #[test]
-    fn a_reply_that_does_not_fit_says_where() {
-        let schema = json!({
-            "type": "object",
-            "required": ["verdict"],
-            "properties": { "verdict": { "enum": ["accept", "revise"] } }
-        });
-        let problem = structured("{\"verdict\": \"maybe\"}", &schema)
-            .expect_err("a verdict outside the enum does not fit");
-        assert!(
-            problem.contains("/verdict"),
-            "the model is told which field is wrong: {problem}"
-        );
-        let problem = structured("not json", &schema).expect_err("text is not JSON");
-        assert!(
-            problem.starts_with("it is not JSON"),
-            "text that is not JSON is named as such: {problem}"
-        );
     }
 }

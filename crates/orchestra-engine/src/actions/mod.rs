@@ -18,8 +18,6 @@ mod shell;
 mod template;
 mod tools;
 
-pub use conversation::structured;
-
 use std::future::Future;
 use std::path::Path;
 use std::time::Duration;

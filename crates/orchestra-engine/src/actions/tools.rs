@@ -310,13 +310,8 @@ fn describe(output: &ActionOutput) -> String {
     {
         let _ = write!(text, "\n[exit code {code}]");
     }
-    if text.len() > MAX_RESULT {
-        let mut cut = MAX_RESULT;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let dropped = text.len() - cut;
-        text.truncate(cut);
+    let dropped = crate::cut_to(&mut text, MAX_RESULT);
+    if dropped > 0 {
         let _ = write!(text, "\n[{dropped} more bytes not shown]");
     }
     text

@@ -11,12 +11,11 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::context::Frame;
-use crate::actions::structured;
 use crate::event::{RunEvent, StepKey};
-use crate::models::{Chat, Message, ModelSettings};
+use crate::models::{ModelSettings, ask_json};
 use crate::plan::PlannedStep;
 use crate::qc::{Severity, output_text};
-use crate::result::{CheckResult, Finding, StepResult};
+use crate::result::{CheckResult, Finding, StepResult, Usage};
 
 /// The lowest score that passes.
 pub(crate) const PASS_SCORE: u8 = 60;
@@ -78,41 +77,16 @@ async fn verdict(
     result: &StepResult,
     rubric: &str,
 ) -> Result<(u8, Vec<Finding>), String> {
-    let models = shared.services.models.as_ref();
-    let settings = ModelSettings {
-        // The orchestrator model judges: the pipeline's, else the user's (see the client).
-        model: Some(
-            shared
-                .plan
-                .models
-                .orchestrator
-                .clone()
-                .unwrap_or_else(|| "orchestrator".to_owned()),
-        ),
-        system: Some(JUDGE_SYSTEM.to_owned()),
-        pipeline_file: shared.snapshot_file.clone(),
-        models: shared.plan.models.clone(),
-        needs_json: true,
-        ..ModelSettings::default()
-    };
-    let prepared = models
-        .prepare(&settings)
-        .map_err(|error| error.to_string())?;
+    let settings =
+        ModelSettings::orchestrator(&shared.plan.models, &shared.snapshot_file, JUDGE_SYSTEM);
     let mut output = output_text(&result.output);
-    if output.len() > MAX_OUTPUT {
-        let mut cut = MAX_OUTPUT;
-        while !output.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        output.truncate(cut);
+    if crate::cut_to(&mut output, MAX_OUTPUT) > 0 {
         output.push_str("\n[the rest is not shown]");
     }
-    let messages = [Message::User {
-        text: format!(
-            "Rubric: {rubric}\n\nThe output of the step `{}`:\n<output>\n{output}\n</output>",
-            key.id()
-        ),
-    }];
+    let prompt = format!(
+        "Rubric: {rubric}\n\nThe output of the step `{}`:\n<output>\n{output}\n</output>",
+        key.id()
+    );
     let schema = json!({
         "type": "object",
         "required": ["score", "issues"],
@@ -128,21 +102,16 @@ async fn verdict(
             } }
         }
     });
-    let chat = Chat {
-        prepared: &prepared,
-        messages: &messages,
-        tools: &[],
-        temperature: Some(0.0),
-        max_tokens: Some(2_000),
-        output_schema: Some(&schema),
-    };
-    let ignore = |_: &str| {};
-    let turn = models
-        .chat(chat, &ignore)
-        .await
-        .map_err(|error| error.to_string())?;
-    let mut usage = turn.usage;
-    usage.cost_usd = prepared.prices.map(|prices| prices.cost(&usage));
+    let mut usage = Usage::default();
+    let answer = ask_json(
+        shared.services.models.as_ref(),
+        &settings,
+        &prompt,
+        &schema,
+        2_000,
+        &mut usage,
+    )
+    .await;
     if usage.total_tokens > 0 {
         // The judge's tokens count in the run's usage, under the step it judged.
         let _ = shared.commit(vec![RunEvent::Usage {
@@ -150,8 +119,7 @@ async fn verdict(
             usage,
         }]);
     }
-    let value = structured(&turn.text, &schema)
-        .map_err(|problem| format!("its verdict does not fit the expected form: {problem}"))?;
+    let (value, _) = answer?;
     let score = value
         .get("score")
         .and_then(Value::as_u64)
