@@ -77,15 +77,15 @@ impl LlmClient {
             .collect();
         let redactor = keys.redactor(&variables);
         let resolutions = Arc::new(Mutex::new(IndexMap::new()));
-        let http = || -> Result<Arc<dyn Transport>, String> {
-            Ok(Arc::new(Http::new(
+        let http = || -> Arc<dyn Transport> {
+            Arc::new(Http::new(
                 std::time::Duration::from_secs(10),
                 config.idle_timeout,
-            )?))
+            ))
         };
         let transport: Arc<dyn Transport> = match mode {
-            Mode::Live => http()?,
-            Mode::Record(path) => Arc::new(Recorder::new(http()?, path, Arc::clone(&resolutions))?),
+            Mode::Live => http(),
+            Mode::Record(path) => Arc::new(Recorder::new(http(), path, Arc::clone(&resolutions))?),
             Mode::Replay(path) => Arc::new(Replay::open(path)?),
         };
         Ok(Self {

@@ -73,29 +73,45 @@ pub trait Transport: Send + Sync {
 
 /// Requests over HTTP.
 pub struct Http {
-    client: reqwest::Client,
+    connect: Duration,
+    idle: Duration,
+    /// Made with the first request: making one reads the system's certificates, which a run
+    /// without LLM steps should not pay for.
+    client: std::sync::OnceLock<Result<reqwest::Client, String>>,
 }
 
 impl Http {
     /// A client that gives up connecting after `connect` and waits at most `idle` for each next
     /// piece of a reply.
-    pub fn new(connect: Duration, idle: Duration) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect)
-            .read_timeout(idle)
-            // A redirect could carry a key's header to another host: none is followed.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("orchestra/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| format!("the HTTP client cannot be set up: {error}"))?;
-        Ok(Self { client })
+    pub fn new(connect: Duration, idle: Duration) -> Self {
+        Self {
+            connect,
+            idle,
+            client: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, TransportError> {
+        self.client
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect)
+                    .read_timeout(self.idle)
+                    // A redirect could carry a key's header to another host: none is followed.
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(concat!("orchestra/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|error| format!("the HTTP client cannot be set up: {error}"))
+            })
+            .as_ref()
+            .map_err(|problem| TransportError::Refused(problem.clone()))
     }
 }
 
 impl Transport for Http {
     fn send(&self, exchange: Exchange) -> BoxFuture<'_, Result<Response, TransportError>> {
         Box::pin(async move {
-            let mut request = self.client.post(&exchange.url).json(&exchange.body);
+            let mut request = self.client()?.post(&exchange.url).json(&exchange.body);
             for (name, value) in &exchange.headers {
                 request = request.header(*name, value.expose());
             }
