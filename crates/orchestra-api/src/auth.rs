@@ -77,16 +77,10 @@ pub fn storage(global_dir: Option<&Path>) -> String {
     }
 }
 
-/// Stores the key of a provider the settings know.
-pub fn set(
-    global_dir: Option<&Path>,
-    project_root: Option<&Path>,
-    provider: &str,
-    key: &str,
-) -> Result<String, String> {
-    // Only the user's own providers can hold a key: a provider that a project defines must not
-    // inherit one stored under its name.
-    let _ = project_root;
+/// Stores the key of one of the user's providers.
+/// Only the user's own providers can hold a key, so no project's settings are read here: a
+/// provider that a project defines must not inherit a key stored under its name.
+pub fn set(global_dir: Option<&Path>, provider: &str, key: &str) -> Result<String, String> {
     let config = Config::load(global_dir, None)?;
     if !config.providers.contains_key(provider) {
         let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();

@@ -63,8 +63,7 @@ pub fn set(provider: &str, global_dir: Option<&Path>) -> Outcome {
             return Outcome::Unusable;
         }
     };
-    let root = std::env::current_dir().ok();
-    match auth::set(global_dir, root.as_deref(), provider, &key) {
+    match auth::set(global_dir, provider, &key) {
         Ok(message) => {
             anstream::println!("{message}");
             anstream::println!("{}", auth::storage(global_dir));
