@@ -78,6 +78,7 @@ pub fn storage(global_dir: Option<&Path>) -> String {
 }
 
 /// Stores the key of one of the user's providers.
+///
 /// Only the user's own providers can hold a key, so no project's settings are read here: a
 /// provider that a project defines must not inherit a key stored under its name.
 pub fn set(global_dir: Option<&Path>, provider: &str, key: &str) -> Result<String, String> {
