@@ -2,7 +2,7 @@
 //! their commands is a few lines over a function here.
 //!
 //! A [`Project`] is a folder with its run store (`.orchestra/runs.db`). Through it a shell
-//! validates pipelines, starts, resumes, approves and cancels runs, lists them, and reads their
+//! validates pipelines, starts, resumes, approves, converses with and cancels runs, lists them, and reads their
 //! results.
 
 pub mod auth;
@@ -10,9 +10,10 @@ mod orchestrator;
 mod project;
 
 pub use orchestra_engine::event::SkipReason;
-pub use orchestra_engine::models::Prepared;
+pub use orchestra_engine::models::{Message, Prepared, ToolCall};
 pub use orchestra_engine::qc::{QcIssue, QcReport, Severity};
 pub use orchestra_engine::report::{human_duration, log_markdown, report_html, report_markdown};
+pub use orchestra_engine::run::{RunState, Waiting, WaitingFor};
 pub use orchestra_engine::{PipelineResult, Record, RunEvent, RunStatus, StepKey, StepStatus};
 pub use orchestra_llm::Mode as ModelMode;
 pub use orchestra_llm::prompts::layer_schema;

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use orchestra_engine::event::StepKey;
-use orchestra_engine::models::{ModelClient, ModelSettings, NoModelProvider, Prepared};
-use orchestra_engine::run::{RunOptions, RunOutcome, RunRequest, RunState};
+use orchestra_engine::models::{Message, ModelClient, ModelSettings, NoModelProvider, Prepared};
+use orchestra_engine::run::{RunOptions, RunOutcome, RunRequest, RunState, WaitingFor};
 use orchestra_engine::services::Services;
 use orchestra_engine::{
     CATALOG, PipelineResult, Plan, RunEvent, RunStatus, StepStatus, Work, compile,
@@ -459,7 +459,9 @@ impl Project {
 
     /// Answers an approval of a paused run, then resumes it: only the branch the answer
     /// chooses goes on. `step` is the approval's id, or its full key inside a body
-    /// (`review[2]/approve`).
+    /// (`review[2]/approve`). The approval may be an `approval` step's, a tool call's that an
+    /// agent waits to make, or the end of an interactive conversation (approved: the last reply
+    /// is the step's output; rejected: the step is rejected).
     pub async fn approve(
         &self,
         run: &str,
@@ -468,18 +470,58 @@ impl Project {
         comment: Option<String>,
         cancel: CancellationToken,
     ) -> Result<Finished, ApiError> {
+        self.answer(run, step, None, cancel, |step, by| {
+            RunEvent::ApprovalAnswered {
+                step,
+                approved,
+                comment,
+                by,
+            }
+        })
+        .await
+    }
+
+    /// Gives the person's next message to an interactive step that waits for it, then resumes
+    /// the run, which goes on until the step waits again or the run ends.
+    pub async fn reply(
+        &self,
+        run: &str,
+        step: &str,
+        text: String,
+        cancel: CancellationToken,
+    ) -> Result<Finished, ApiError> {
+        self.answer(run, step, Some(WaitingFor::Reply), cancel, |step, by| {
+            RunEvent::ConversationMessage {
+                step,
+                message: Message::User { text },
+                // A person's turn is the one that names who wrote it.
+                by: Some(by.unwrap_or_else(|| "someone".to_owned())),
+            }
+        })
+        .await
+    }
+
+    /// Records a person's answer to what a step of a paused run waits for (any wait, or only
+    /// `kind`), then resumes the run.
+    async fn answer(
+        &self,
+        run: &str,
+        step: &str,
+        kind: Option<WaitingFor>,
+        cancel: CancellationToken,
+        answer: impl FnOnce(StepKey, Option<String>) -> RunEvent,
+    ) -> Result<Finished, ApiError> {
         let row = self.store.run(run)?;
         self.may_take_over(&row)?;
         if !matches!(row.status, RunStatus::Waiting | RunStatus::Interrupted) {
             return Err(ApiError::Refused(format!(
-                "run `{}` is over ({}); it waits for no approval",
+                "run `{}` is over ({}); it waits for nobody",
                 row.id,
                 row.status.as_str()
             )));
         }
         let (plan, snapshot) = self.snapshot_plan(&row)?;
-        let state = RunState::fold(&self.history(&row.id)?)
-            .map_err(orchestra_engine::run::RunError::from)?;
+        let state = self.state(&row.id)?;
         let key = waiting_step(&state, &row.id, step)?;
         if state.answers.contains_key(&key) {
             return Err(ApiError::Refused(format!(
@@ -487,21 +529,28 @@ impl Project {
                 row.id, row.id
             )));
         }
+        if let (Some(kind), Some(waiting)) = (kind, state.waiting.get(&key))
+            && waiting.kind != kind
+        {
+            return Err(ApiError::Refused(match waiting.kind {
+                WaitingFor::Approval => format!(
+                    "`{key}` waits for an approval, not a message ({}); approve or reject it",
+                    waiting.message
+                ),
+                WaitingFor::Reply => format!("`{key}` waits for a message, not an approval"),
+            }));
+        }
         self.store.claim(&row)?;
         let by = std::env::var("USER").ok().filter(|user| !user.is_empty());
-        self.store.append(
-            &row.id,
-            &[(
-                jiff::Timestamp::now(),
-                RunEvent::ApprovalAnswered {
-                    step: key,
-                    approved,
-                    comment,
-                    by,
-                },
-            )],
-        )?;
+        self.store
+            .append(&row.id, &[(jiff::Timestamp::now(), answer(key, by))])?;
         self.continue_run(&row, plan, snapshot, cancel).await
+    }
+
+    /// A run's state, as the fold of its log: which steps wait for a person and for what, and
+    /// the conversations of its agent steps.
+    pub fn state(&self, run: &str) -> Result<RunState, ApiError> {
+        Ok(RunState::fold(&self.history(run)?).map_err(orchestra_engine::run::RunError::from)?)
     }
 
     /// Stops a run: asks the process that runs it, or, for a run nobody runs (paused or
@@ -524,8 +573,7 @@ impl Project {
             ));
         }
         // Nobody runs it: the steps waiting for a person are cancelled, then the run.
-        let state = RunState::fold(&self.history(&row.id)?)
-            .map_err(orchestra_engine::run::RunError::from)?;
+        let state = self.state(&row.id)?;
         self.store.claim(&row)?;
         let now = jiff::Timestamp::now();
         let mut events = vec![(now, RunEvent::CancelRequested)];
@@ -608,15 +656,13 @@ fn waiting_step(state: &RunState, run: &str, step: &str) -> Result<StepKey, ApiE
     };
     match named.as_slice() {
         [one] => Ok((**one).clone()),
-        [] if waiting.is_empty() => Err(ApiError::Refused(format!(
-            "run `{run}` waits for no approval"
-        ))),
+        [] if waiting.is_empty() => Err(ApiError::Refused(format!("run `{run}` waits for nobody"))),
         [] => Err(ApiError::Refused(format!(
             "run `{run}` does not wait for `{step}`; it waits for {}",
             list(&waiting)
         ))),
         many => Err(ApiError::Refused(format!(
-            "more than one approval of run `{run}` is called `{step}`: {}; name one by its full key",
+            "more than one step of run `{run}` that waits is called `{step}`: {}; name one by its full key",
             list(&many.iter().map(|key| **key).collect::<Vec<_>>())
         ))),
     }

@@ -877,7 +877,7 @@ async fn a_cancelled_paused_run_cancels_its_approval_and_takes_no_answer() {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert!(refused.contains("waits for no approval"), "{refused}");
+    assert!(refused.contains("waits for nobody"), "{refused}");
     assert!(
         lab.lines("trace.txt").is_empty(),
         "nothing after the approval ran"

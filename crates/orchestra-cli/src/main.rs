@@ -162,6 +162,19 @@ enum Command {
         #[command(flatten)]
         models: ModelArgs,
     },
+    /// Take part in a run's conversation: read what an interactive agent step said and answer
+    /// it, end it (`/done`) or reject it (`/reject`), or approve or reject a tool call an agent
+    /// waits to make. Exits like `run` when the run ends, and 3 when you leave while it waits.
+    Attach {
+        /// The run's id (or the start of it).
+        #[arg(value_name = "RUN")]
+        run: String,
+        /// The step to talk to, when more than one waits.
+        #[arg(long, value_name = "STEP")]
+        step: Option<String>,
+        #[command(flatten)]
+        models: ModelArgs,
+    },
     /// Stop a run: its running steps are stopped and what finished is kept.
     Cancel {
         /// The run's id (or the start of it).
@@ -240,7 +253,7 @@ pub enum Outcome {
     Problems = 1,
     /// The command could not do its work: bad usage, or a file that cannot be read.
     Unusable = 2,
-    /// The run paused: it waits for a person to answer an approval.
+    /// The run paused: it waits for a person (an approval, or their turn in a conversation).
     Paused = 3,
 }
 
@@ -328,6 +341,9 @@ fn main() -> ExitCode {
                 comment,
             };
             commands::run::approve(&run, answer, json, &models.mode(), global_dir.as_deref())
+        }
+        Command::Attach { run, step, models } => {
+            commands::attach::run(&run, step.as_deref(), &models.mode(), global_dir.as_deref())
         }
         Command::Cancel { run } => commands::cancel::run(&run, global_dir.as_deref()),
         Command::Auth { command } => match command {

@@ -109,6 +109,12 @@ impl Progress {
                     first_line(message)
                 ));
             }
+            RunEvent::WaitingForMessage { step } => {
+                self.line(&format!(
+                    "{}⏸ {step} waits for your reply (orchestra attach)",
+                    depth(step.as_str())
+                ));
+            }
             RunEvent::StepFinished { step, result } => {
                 let (mark, note) = match result.status {
                     StepStatus::Succeeded if result.reused_from.is_some() => {

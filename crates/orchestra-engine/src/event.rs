@@ -10,7 +10,7 @@ use orchestra_pipeline::model::EdgeKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::models::{Prepared, ToolCall};
+use crate::models::{Message, Prepared, ToolCall};
 use crate::result::{RunStatus, StepResult, Usage};
 
 /// Where in a run a step executes: its id, inside the bodies that contain it. A top-level step is
@@ -227,7 +227,26 @@ pub enum RunEvent {
         /// Its size in bytes.
         size: u64,
     },
-    /// An approval step waits for a person.
+    /// A message of an LLM step's conversation that must outlive the attempt: the task, a model
+    /// reply, or a person's turn in an interactive step (`by` names who wrote it). Together with
+    /// the step's `tool_returned` events they are the conversation, so one that paused or was
+    /// interrupted goes on where it was.
+    ConversationMessage {
+        /// The step.
+        step: StepKey,
+        /// The message.
+        message: Message,
+        /// The person who wrote it, for a person's turn.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    /// An interactive step waits for a person's next message (or for them to end the
+    /// conversation, which is answered like an approval).
+    WaitingForMessage {
+        /// The step.
+        step: StepKey,
+    },
+    /// An approval step, or a tool call that needs approval, waits for a person.
     WaitingForApproval {
         /// The step.
         step: StepKey,
@@ -310,6 +329,8 @@ impl RunEvent {
             Self::ToolReturned { .. } => "tool_returned",
             Self::Usage { .. } => "usage",
             Self::Artifact { .. } => "artifact",
+            Self::ConversationMessage { .. } => "conversation_message",
+            Self::WaitingForMessage { .. } => "waiting_for_message",
             Self::WaitingForApproval { .. } => "waiting_for_approval",
             Self::ApprovalAnswered { .. } => "approval_answered",
             Self::StepFinished { .. } => "step_finished",
@@ -333,6 +354,8 @@ impl RunEvent {
             | Self::ToolReturned { step, .. }
             | Self::Usage { step, .. }
             | Self::Artifact { step, .. }
+            | Self::ConversationMessage { step, .. }
+            | Self::WaitingForMessage { step }
             | Self::WaitingForApproval { step, .. }
             | Self::ApprovalAnswered { step, .. }
             | Self::StepFinished { step, .. }
@@ -422,6 +445,14 @@ mod tests {
                 sha256: String::new(),
                 size: 0,
             },
+            RunEvent::ConversationMessage {
+                step: step.clone(),
+                message: Message::User {
+                    text: String::new(),
+                },
+                by: None,
+            },
+            RunEvent::WaitingForMessage { step: step.clone() },
             RunEvent::WaitingForApproval {
                 step: step.clone(),
                 message: String::new(),

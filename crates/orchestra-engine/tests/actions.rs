@@ -163,25 +163,25 @@ fn shells_and_interpreters_may_not_run_templates_as_code() {
 }
 
 #[test]
-fn agent_tool_approvals_are_refused_until_an_agent_can_pause() {
-    const REFUSED: &str = "this version of Orchestra cannot pause an agent for a person's approval of a tool call yet";
-    let listed = problems(
-        "    action: agent\n    prompt: x\n    tools: [read_file]\n    approve_tools: [read_file]\n",
+fn a_tool_that_needs_approval_must_be_one_the_agent_may_call() {
+    assert!(
+        problems(
+            "    action: agent\n    prompt: x\n    tools: [read_file]\n    approve_tools: [read_file]\n",
+        )
+        .is_empty(),
+        "a listed tool may wait for approval"
     );
     assert_eq!(
-        listed,
-        [REFUSED],
-        "a tool that would run without the approval it asks for is refused, not run"
-    );
-    let unlisted = problems(
-        "    action: agent\n    prompt: x\n    tools: [read_file]\n    approve_tools: [write_file]\n",
+        problems(
+            "    action: agent\n    prompt: x\n    tools: [read_file]\n    approve_tools: [write_file]\n",
+        ),
+        ["`write_file` needs approval, but the step does not list it in `tools`"],
+        "approving a tool the step cannot call would be a promise nothing keeps"
     );
     assert_eq!(
-        unlisted,
-        [
-            "`write_file` needs approval, but the step does not list it in `tools`",
-            REFUSED
-        ]
+        problems("    action: agent\n    prompt: x\n    mode: chatty\n").len(),
+        1,
+        "a mode is one of the words the action knows"
     );
 }
 

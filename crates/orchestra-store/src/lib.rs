@@ -205,6 +205,7 @@ impl Store {
                         RunEvent::RunResumed
                             | RunEvent::RouteTaken { .. }
                             | RunEvent::WaitingForApproval { .. }
+                            | RunEvent::WaitingForMessage { .. }
                     ) {
                         gathered.write(&transaction, run)?;
                     }
@@ -384,7 +385,7 @@ fn summarise(
             tables::runs::resume(connection, run, at, owner)?;
             tables::steps::resume(connection, run)
         }
-        RunEvent::WaitingForApproval { step, .. } => {
+        RunEvent::WaitingForApproval { step, .. } | RunEvent::WaitingForMessage { step } => {
             tables::steps::set_status(connection, run, step, "waiting")
         }
         RunEvent::RouteTaken { reset, .. } => {
@@ -419,6 +420,7 @@ fn summarise(
         | RunEvent::ModelPrepared { .. }
         | RunEvent::ToolCalled { .. }
         | RunEvent::ToolReturned { .. }
+        | RunEvent::ConversationMessage { .. }
         | RunEvent::ApprovalAnswered { .. }
         | RunEvent::ItemsResolved { .. }
         | RunEvent::PassStarted { .. }

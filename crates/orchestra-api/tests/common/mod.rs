@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // Each test file uses part of the harness.
 
+pub mod llm;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod actions;
+pub mod attach;
 pub mod auth;
 pub mod cancel;
 pub mod compile;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use orchestra_api::{
     ApiError, Finished, ModelMode, Overview, Project, RunStatus, SkipReason, StartOptions,
-    StepLine, human_duration,
+    StepLine, WaitingFor, human_duration,
 };
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -110,7 +110,10 @@ pub fn approve(
 
 /// The project of the current folder, whose stored runs `resume` and `approve` continue, with
 /// its LLM steps answered as `models` says.
-fn stored_run_project(models: &ModelMode, global_dir: Option<&Path>) -> Result<Project, Outcome> {
+pub fn stored_run_project(
+    models: &ModelMode,
+    global_dir: Option<&Path>,
+) -> Result<Project, Outcome> {
     let mut project = current_project(global_dir).map_err(|error| report_error(&error))?;
     use_models(&mut project, models)?;
     Ok(project)
@@ -219,10 +222,7 @@ fn summary(project: &Project, finished: &Finished, json: bool) -> Outcome {
         .map(human_duration)
         .unwrap_or_default();
     let line = match status {
-        RunStatus::Waiting => format!(
-            "run {} paused: it waits for approval; answer with `orchestra approve {} STEP` (or `--reject`)",
-            finished.run_id, finished.run_id
-        ),
+        RunStatus::Waiting => waits_for(project, &finished.run_id),
         RunStatus::Cancelled | RunStatus::Failed | RunStatus::Interrupted => format!(
             "run {} {} after {took}; `orchestra resume {}` continues it",
             finished.run_id,
@@ -250,6 +250,29 @@ fn summary(project: &Project, finished: &Finished, json: bool) -> Outcome {
     }
     anstream::println!("{line}");
     outcome(status)
+}
+
+/// What a paused run waits for, and the command that answers each.
+fn waits_for(project: &Project, run_id: &str) -> String {
+    let mut answers: Vec<String> = project
+        .state(run_id)
+        .map(|state| {
+            state
+                .waiting
+                .iter()
+                .map(|(key, waiting)| match waiting.kind {
+                    WaitingFor::Approval => format!(
+                        "`{key}` waits for approval: `orchestra approve {run_id} {key}` (or `--reject`)"
+                    ),
+                    WaitingFor::Reply => {
+                        format!("`{key}` waits for your reply: `orchestra attach {run_id}`")
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    answers.sort();
+    format!("run {run_id} paused; {}", answers.join("; "))
 }
 
 /// Up to this many steps, every step gets a line; beyond it, the counts and the steps that did

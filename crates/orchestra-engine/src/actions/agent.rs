@@ -4,7 +4,13 @@
 //! Like `generate`, but the model may call the tools the step names (built-in tools and the
 //! workspace's named commands), each call and result recorded in the run, until it gives its
 //! answer or `max_turns` runs out. A step can only use the tools it lists; those also listed in
-//! `approve_tools` wait for a person before each call.
+//! `approve_tools` wait for a person before each call (`orchestra approve`, or `/approve` in
+//! `orchestra attach`); a refusal goes back to the model.
+//!
+//! With `mode: interactive` the step is a conversation with a person: after each reply the run
+//! waits for their next message (`orchestra attach RUN`). Ending it (`/done`) makes the last reply
+//! the step's output (or, with `output_schema`, the model's final answer); `/reject` rejects the
+//! step. Every turn is kept in the run's log, so a restart goes on where the conversation was.
 
 use futures::future::BoxFuture;
 use indexmap::IndexMap;
@@ -34,9 +40,12 @@ const SPEC: ActionSpec = ActionSpec {
 /// How many parameters every LLM action has.
 const LLM: usize = LLM_PARAMS.len();
 
-/// The LLM parameters followed by the agent's own: its tools, its turns, and which tools wait for a
-/// person.
-const fn with_tools(llm: &[ParamSpec; LLM]) -> [ParamSpec; LLM + 3] {
+/// How many parameters `agent` adds to them.
+const OWN: usize = 4;
+
+/// The LLM parameters followed by the agent's own: its tools, its turns, which tools wait for a
+/// person, and whether a person takes turns.
+const fn with_tools(llm: &[ParamSpec; LLM]) -> [ParamSpec; LLM + OWN] {
     let tools = [
         ParamSpec {
             name: "tools",
@@ -56,10 +65,18 @@ const fn with_tools(llm: &[ParamSpec; LLM]) -> [ParamSpec; LLM + 3] {
             required: false,
             summary: "Tools that wait for a person's approval before each call.",
         },
+        ParamSpec {
+            name: "mode",
+            kind: ParamKind::Choice {
+                choices: &["autonomous", "interactive"],
+            },
+            required: false,
+            summary: "`interactive`: a person answers each reply (`orchestra attach`) until they end the conversation.",
+        },
     ];
-    let mut all = [llm[0]; LLM + 3];
+    let mut all = [llm[0]; LLM + OWN];
     let mut at = 0;
-    while at < LLM + 3 {
+    while at < LLM + OWN {
         all[at] = if at < LLM { llm[at] } else { tools[at - LLM] };
         at += 1;
     }
@@ -84,7 +101,7 @@ fn check(params: &IndexMap<String, Value>) -> Vec<ParamProblem> {
     };
     let tools = names("tools");
     let approve = names("approve_tools");
-    let mut problems: Vec<ParamProblem> = approve
+    approve
         .iter()
         .filter(|tool| !tools.contains(tool))
         .map(|tool| ParamProblem {
@@ -92,15 +109,5 @@ fn check(params: &IndexMap<String, Value>) -> Vec<ParamProblem> {
             message: format!("`{tool}` needs approval, but the step does not list it in `tools`"),
             help: Some(format!("add `{tool}` to `tools`, or remove it here")),
         })
-        .collect();
-    // Until an agent's conversation is kept across a pause, a tool that must wait for a person
-    // cannot be offered; refusing it here is honest, running it unapproved would not be.
-    if !approve.is_empty() {
-        problems.push(ParamProblem {
-            param: "approve_tools",
-            message: "this version of Orchestra cannot pause an agent for a person's approval of a tool call yet".to_owned(),
-            help: Some("remove `approve_tools` and leave the tool out of `tools`, or put an `approval` step before the agent".to_owned()),
-        });
-    }
-    problems
+        .collect()
 }

@@ -5,6 +5,13 @@
 //! run's log, each tool it calls runs and its result goes back to it, and a reply that must be
 //! JSON is checked against the step's `output_schema` and asked for again once, with the
 //! problem, when it does not fit.
+//!
+//! A conversation with tools or with a person is kept in the run's log as it goes: the task, each
+//! reply, what each tool returned, and each of the person's turns. So one that pauses (a tool
+//! call that waits for approval, an interactive step that waits for its person) or whose process
+//! died goes on where it was, and a tool that ran does not run again. What an attempt asks only
+//! once (a correction of a reply that did not fit, the notice that the tool turns are spent) is
+//! not kept: it is asked again the same way.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -12,10 +19,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::tools::Toolbox;
-use super::{ActionOutput, Call, Done, Failure};
+use super::{ActionOutput, ApprovalState, Call, Done, Failure};
 use crate::event::{RunEvent, Stream};
 use crate::models::{
-    Chat, Message, ModelError, ModelSettings, Prepared, Turn, correction, structured,
+    Chat, Message, ModelError, ModelSettings, Prepared, ToolCall, Turn, correction, structured,
 };
 use crate::result::Usage;
 
@@ -24,7 +31,70 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// How many turns an `agent` step takes at most when neither it nor its agent says.
 pub(super) const DEFAULT_MAX_TURNS: u32 = 10;
 
-/// Holds an LLM step's conversation until it ends with an output or a failure.
+/// How a step's conversation goes, read once from its parameters.
+struct Options<'p> {
+    /// The task.
+    prompt: &'p str,
+    /// The schema the answer must fit.
+    schema: Option<&'p Value>,
+    /// The most turns in which the model may call tools before it must answer.
+    max_turns: u32,
+    /// The most tokens of a reply.
+    max_tokens: Option<u32>,
+    /// The sampling temperature.
+    temperature: Option<f64>,
+    /// A person takes turns (`mode: interactive`).
+    interactive: bool,
+    /// Tools that wait for a person's approval before each call.
+    approve: Vec<&'p str>,
+    /// The conversation is kept in the run's log, so that it survives a pause or a restart.
+    kept: bool,
+}
+
+impl<'p> Options<'p> {
+    fn of(call: &'p Call<'p>, toolbox: &Toolbox) -> Result<Self, Failure> {
+        let number = |name: &str| {
+            call.params
+                .get(name)
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+        };
+        let interactive = call.text("mode") == Some("interactive");
+        Ok(Self {
+            prompt: call.required("prompt")?,
+            schema: call.params.get("output_schema"),
+            max_turns: number("max_turns").unwrap_or(DEFAULT_MAX_TURNS),
+            max_tokens: number("max_tokens"),
+            temperature: call.params.get("temperature").and_then(Value::as_f64),
+            interactive,
+            approve: call
+                .params
+                .get("approve_tools")
+                .and_then(Value::as_array)
+                .map(|names| names.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default(),
+            kept: interactive || !toolbox.specs().is_empty(),
+        })
+    }
+}
+
+/// How a conversation ended, or stopped for now.
+enum Ending {
+    /// The model's answer: text, or JSON that fits the schema.
+    Answer(Value),
+    /// The person rejected an interactive step's work.
+    Rejected {
+        /// The model's last reply.
+        reply: String,
+        /// Why, in their words.
+        comment: Option<String>,
+    },
+    /// It waits for a person.
+    Parked,
+}
+
+/// Holds an LLM step's conversation until it ends with an output, a failure, or a wait for a
+/// person.
 pub(super) async fn converse(call: Call<'_>, toolbox: Toolbox) -> Result<Done, Failure> {
     let settings = ModelSettings::for_step(
         call.params,
@@ -40,9 +110,10 @@ pub(super) async fn converse(call: Call<'_>, toolbox: Toolbox) -> Result<Done, F
         step: call.step.clone(),
         prepared: prepared.clone(),
     })?;
+    let options = Options::of(&call, &toolbox)?;
     let mut usage = Usage::default();
     let outcome = call
-        .bounded(turns(&call, &prepared, &toolbox, &mut usage))
+        .bounded(turns(&call, &options, &prepared, &toolbox, &mut usage))
         .await
         .and_then(|outcome| outcome);
     // Tokens spent count even when the step fails; a cancelled run records nothing more.
@@ -52,129 +123,151 @@ pub(super) async fn converse(call: Call<'_>, toolbox: Toolbox) -> Result<Done, F
             usage,
         })?;
     }
-    let output = outcome?;
+    let (output, rejection) = match outcome? {
+        Ending::Parked => return Ok(Done::Parked),
+        Ending::Answer(output) => (output, None),
+        Ending::Rejected { reply, comment } => (
+            Value::String(reply),
+            Some(comment.map_or_else(
+                || "rejected".to_owned(),
+                |comment| format!("rejected: {comment}"),
+            )),
+        ),
+    };
     Ok(Done::Output(ActionOutput {
         output,
         usage: Some(usage),
+        rejection,
         ..ActionOutput::default()
     }))
 }
 
-/// The turns of the conversation, until the model gives an answer that fits.
+/// The turns of the conversation, until the model gives an answer that fits (and, in an
+/// interactive step, the person ends it) or a person must act.
 async fn turns(
     call: &Call<'_>,
+    options: &Options<'_>,
     prepared: &Prepared,
     toolbox: &Toolbox,
     usage: &mut Usage,
-) -> Result<Value, Failure> {
-    let prompt = call.required("prompt")?;
-    let schema = call.params.get("output_schema");
-    let max_turns = call
-        .params
-        .get("max_turns")
-        .and_then(Value::as_u64)
-        .and_then(|turns| u32::try_from(turns).ok())
-        .unwrap_or(DEFAULT_MAX_TURNS);
-    let max_tokens = call
-        .params
-        .get("max_tokens")
-        .and_then(Value::as_u64)
-        .and_then(|tokens| u32::try_from(tokens).ok());
-    let mut messages = vec![Message::User {
-        text: prompt.to_owned(),
-    }];
-    let mut asked_again = false;
-    let mut tool_turns = 0;
-    loop {
-        let streamer = Streamer::new(call);
-        // Once its tool turns are spent, the model gets one more turn, without tools, to answer.
-        let tools_left = tool_turns < max_turns;
-        let chat = Chat {
-            prepared,
-            messages: &messages,
-            tools: if tools_left { toolbox.specs() } else { &[] },
-            temperature: call.params.get("temperature").and_then(Value::as_f64),
-            max_tokens,
-            output_schema: schema,
+) -> Result<Ending, Failure> {
+    let mut messages = if options.kept {
+        call.env.conversation(call.step)
+    } else {
+        Vec::new()
+    };
+    if messages.is_empty() {
+        let task = Message::User {
+            text: options.prompt.to_owned(),
         };
-        let sink = |text: &str| streamer.push(text);
-        let turn = call.env.models().chat(chat, &sink).await;
-        streamer.finish()?;
-        let Turn {
-            text,
-            tool_calls,
-            usage: turn_usage,
-            truncated,
-        } = turn.map_err(model_failure)?;
-        usage.add(&prepared.priced(turn_usage));
-        if truncated {
-            return Err(Failure::fatal(format!(
-                "the model's reply stopped at its token limit ({}), unfinished; raise `max_tokens`",
-                max_tokens.map_or_else(
-                    || "the provider's default".to_owned(),
-                    |n| format!("max_tokens: {n}")
-                )
-            )));
-        }
-        if !tool_calls.is_empty() && !tools_left {
-            return Err(Failure::fatal(format!(
-                "the model was still calling tools after {max_turns} turns (`max_turns`) and never answered"
-            )));
-        }
-        if !tool_calls.is_empty() {
-            tool_turns += 1;
-            messages.push(Message::Assistant {
-                text,
-                tool_calls: tool_calls.clone(),
-            });
-            for tool_call in tool_calls {
-                call.env.emit(RunEvent::ToolCalled {
-                    step: call.step.clone(),
-                    call: tool_call.clone(),
-                })?;
-                let (content, is_error) = match toolbox.run(call, &tool_call).await {
-                    Ok(content) => (content, false),
-                    Err(failure) if failure.cancelled => return Err(failure),
-                    Err(failure) => (failure.message, true),
-                };
-                call.env.emit(RunEvent::ToolReturned {
-                    step: call.step.clone(),
-                    call_id: tool_call.id.clone(),
-                    name: tool_call.name.clone(),
-                    content: content.clone(),
-                    is_error,
-                })?;
-                messages.push(Message::Tool {
-                    call_id: tool_call.id,
-                    name: tool_call.name,
-                    content,
-                    is_error,
-                });
-            }
-            if tool_turns >= max_turns {
-                messages.push(Message::User {
-                    text: format!(
-                        "You have used all {max_turns} of your tool turns. Answer now with what you have."
-                    ),
-                });
+        keep(call, options, &task)?;
+        messages.push(task);
+    }
+    // A reply that did not fit the schema, and why: asked about once.
+    let mut unfit: Option<(String, String)> = None;
+    // The person ended an interactive conversation whose last reply does not fit the schema: the
+    // model gives its final answer.
+    let mut closing = false;
+    loop {
+        // Calls the model made that have no result yet: just made, or made before a pause or a
+        // restart.
+        let pending = pending_calls(&messages);
+        if !pending.is_empty() {
+            for tool_call in pending {
+                match use_tool(call, options, toolbox, tool_call).await? {
+                    Some(result) => messages.push(result),
+                    None => return Ok(Ending::Parked),
+                }
             }
             continue;
         }
-        let Some(schema) = schema else {
-            return Ok(Value::String(text));
+        if options.interactive
+            && !closing
+            && let Some(Message::Assistant { text, .. }) = messages.last()
+        {
+            match call.env.approval(call.step) {
+                ApprovalState::Answered {
+                    approved: false,
+                    comment,
+                    ..
+                } => {
+                    return Ok(Ending::Rejected {
+                        reply: text.clone(),
+                        comment,
+                    });
+                }
+                ApprovalState::Answered { approved: true, .. } => match options.schema {
+                    None => return Ok(Ending::Answer(Value::String(text.clone()))),
+                    Some(schema) => match structured(text, schema) {
+                        Ok(value) => return Ok(Ending::Answer(value)),
+                        Err(_) => closing = true,
+                    },
+                },
+                ApprovalState::NotAsked | ApprovalState::Asked { .. } => {
+                    call.env.emit(RunEvent::WaitingForMessage {
+                        step: call.step.clone(),
+                    })?;
+                    return Ok(Ending::Parked);
+                }
+            }
+        }
+        let tool_turns = tool_turns_since_the_person(&messages);
+        let tools_left = !closing && tool_turns < options.max_turns;
+        let mut request = messages.clone();
+        if closing {
+            request.push(Message::User {
+                text: "The conversation is over. Give your final answer now.".to_owned(),
+            });
+        } else if !tools_left {
+            request.push(Message::User {
+                text: format!(
+                    "You have used all {} of your tool turns. Answer now with what you have.",
+                    options.max_turns
+                ),
+            });
+        }
+        if let (Some((reply, problem)), Some(schema)) = (&unfit, options.schema) {
+            request.push(Message::Assistant {
+                text: reply.clone(),
+                tool_calls: Vec::new(),
+            });
+            request.push(Message::User {
+                text: correction(problem, schema),
+            });
+        }
+        let tools = if tools_left { toolbox.specs() } else { &[] };
+        let Turn {
+            text, tool_calls, ..
+        } = ask(call, options, prepared, &request, tools, usage).await?;
+        if !tool_calls.is_empty() {
+            if !tools_left {
+                return Err(Failure::fatal(format!(
+                    "the model was still calling tools after {} turns (`max_turns`) and never answered",
+                    options.max_turns
+                )));
+            }
+            let reply = Message::Assistant { text, tool_calls };
+            keep(call, options, &reply)?;
+            messages.push(reply);
+            unfit = None;
+            continue;
+        }
+        if options.interactive && !closing {
+            // The person reads the reply and answers it; the next pass waits for them.
+            let reply = Message::Assistant {
+                text,
+                tool_calls: Vec::new(),
+            };
+            keep(call, options, &reply)?;
+            messages.push(reply);
+            continue;
+        }
+        let Some(schema) = options.schema else {
+            return Ok(Ending::Answer(Value::String(text)));
         };
         match structured(&text, schema) {
-            Ok(value) => return Ok(value),
-            Err(problem) if !asked_again => {
-                asked_again = true;
-                messages.push(Message::Assistant {
-                    text,
-                    tool_calls: Vec::new(),
-                });
-                messages.push(Message::User {
-                    text: correction(&problem, schema),
-                });
-            }
+            Ok(value) => return Ok(Ending::Answer(value)),
+            Err(problem) if unfit.is_none() => unfit = Some((text, problem)),
             Err(problem) => {
                 return Err(Failure::retryable(format!(
                     "the model's reply does not fit `output_schema`, even when asked again: {problem}"
@@ -182,6 +275,155 @@ async fn turns(
             }
         }
     }
+}
+
+/// One turn of the model, streamed into the run's log; its tokens are added to `usage`.
+async fn ask(
+    call: &Call<'_>,
+    options: &Options<'_>,
+    prepared: &Prepared,
+    messages: &[Message],
+    tools: &[crate::models::ToolSpec],
+    usage: &mut Usage,
+) -> Result<Turn, Failure> {
+    let streamer = Streamer::new(call);
+    let chat = Chat {
+        prepared,
+        messages,
+        tools,
+        temperature: options.temperature,
+        max_tokens: options.max_tokens,
+        output_schema: options.schema,
+    };
+    let sink = |text: &str| streamer.push(text);
+    let turn = call.env.models().chat(chat, &sink).await;
+    streamer.finish()?;
+    let turn = turn.map_err(model_failure)?;
+    usage.add(&prepared.priced(turn.usage));
+    if turn.truncated {
+        return Err(Failure::fatal(format!(
+            "the model's reply stopped at its token limit ({}), unfinished; raise `max_tokens`",
+            options.max_tokens.map_or_else(
+                || "the provider's default".to_owned(),
+                |n| format!("max_tokens: {n}")
+            )
+        )));
+    }
+    Ok(turn)
+}
+
+/// Runs one tool call, or asks a person first when the step says so. Returns what the model
+/// reads back, or `None` when the call waits for a person's approval.
+async fn use_tool(
+    call: &Call<'_>,
+    options: &Options<'_>,
+    toolbox: &Toolbox,
+    tool_call: ToolCall,
+) -> Result<Option<Message>, Failure> {
+    let refusal = if options.approve.contains(&tool_call.name.as_str()) {
+        match call.env.approval(call.step) {
+            ApprovalState::Answered { approved: true, .. } => None,
+            ApprovalState::Answered {
+                approved: false,
+                comment,
+                by,
+            } => Some(format!(
+                "{} refused this call{}",
+                by.as_deref().unwrap_or("the person"),
+                comment.map(|c| format!(": {c}")).unwrap_or_default()
+            )),
+            ApprovalState::NotAsked | ApprovalState::Asked { .. } => {
+                call.env.emit(RunEvent::WaitingForApproval {
+                    step: call.step.clone(),
+                    message: format!(
+                        "the model wants to call `{}` with {}",
+                        tool_call.name, tool_call.arguments
+                    ),
+                    deadline: None,
+                })?;
+                return Ok(None);
+            }
+        }
+    } else {
+        None
+    };
+    call.env.emit(RunEvent::ToolCalled {
+        step: call.step.clone(),
+        call: tool_call.clone(),
+    })?;
+    let (content, is_error) = match refusal {
+        Some(refusal) => (refusal, true),
+        None => match toolbox.run(call, &tool_call).await {
+            Ok(content) => (content, false),
+            Err(failure) if failure.cancelled => return Err(failure),
+            Err(failure) => (failure.message, true),
+        },
+    };
+    call.env.emit(RunEvent::ToolReturned {
+        step: call.step.clone(),
+        call_id: tool_call.id.clone(),
+        name: tool_call.name.clone(),
+        content: content.clone(),
+        is_error,
+    })?;
+    Ok(Some(Message::Tool {
+        call_id: tool_call.id,
+        name: tool_call.name,
+        content,
+        is_error,
+    }))
+}
+
+/// Keeps a message of the conversation in the run's log, when the conversation is kept.
+fn keep(call: &Call<'_>, options: &Options<'_>, message: &Message) -> Result<(), Failure> {
+    if !options.kept {
+        return Ok(());
+    }
+    call.env.emit(RunEvent::ConversationMessage {
+        step: call.step.clone(),
+        message: message.clone(),
+        by: None,
+    })
+}
+
+/// The tool calls of the model's last reply that have no result yet, in the order it made them.
+fn pending_calls(messages: &[Message]) -> Vec<ToolCall> {
+    let Some(at) = messages
+        .iter()
+        .rposition(|message| matches!(message, Message::Assistant { .. }))
+    else {
+        return Vec::new();
+    };
+    let Message::Assistant { tool_calls, .. } = &messages[at] else {
+        return Vec::new();
+    };
+    let answered: Vec<&str> = messages[at + 1..]
+        .iter()
+        .filter_map(|message| match message {
+            Message::Tool { call_id, .. } => Some(call_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    tool_calls
+        .iter()
+        .filter(|tool_call| !answered.contains(&tool_call.id.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// How many turns the model has called tools in since the task or the person's last message.
+fn tool_turns_since_the_person(messages: &[Message]) -> u32 {
+    let from = messages
+        .iter()
+        .rposition(|message| matches!(message, Message::User { .. }))
+        .map_or(0, |at| at + 1);
+    let turns = messages[from..]
+        .iter()
+        .filter(|message| {
+            matches!(message, Message::Assistant { tool_calls, .. } if !tool_calls.is_empty())
+        })
+        .count();
+    u32::try_from(turns).unwrap_or(u32::MAX)
 }
 
 fn model_failure(error: ModelError) -> Failure {

@@ -125,8 +125,11 @@ pub trait Env: Send + Sync {
     fn cancel(&self) -> &CancellationToken;
     /// Commits an event of the step (output, an artifact, usage) before others see it.
     fn emit(&self, event: RunEvent) -> Result<(), Failure>;
-    /// The state of an approval step.
+    /// The state of an approval: of an `approval` step, a tool call waiting for one, or the end
+    /// of an interactive conversation.
     fn approval(&self, step: &StepKey) -> ApprovalState;
+    /// The conversation of an agent step so far, as recorded (empty before its first turn).
+    fn conversation(&self, step: &StepKey) -> Vec<crate::models::Message>;
     /// Now, from the run's clock.
     fn now(&self) -> jiff::Timestamp;
     /// Runs another pipeline file as a child run and returns its outputs; cancelling

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{PipelineResult, human_duration};
 use crate::event::RunEvent;
+use crate::models::Message;
 use crate::qc::QcReport;
 use crate::qc::output_text;
 
@@ -64,6 +65,17 @@ pub fn log_markdown(result: &PipelineResult) -> String {
             RunEvent::WaitingForApproval { step, message, .. } => {
                 format!("`{step}` waits for approval: {message}")
             }
+            RunEvent::WaitingForMessage { step } => {
+                format!("`{step}` waits for a person's reply")
+            }
+            RunEvent::ConversationMessage { step, message, by } => match (message, by) {
+                (Message::User { text }, Some(by)) => format!(
+                    "`{step}`: {by} wrote: {}",
+                    text.lines().next().unwrap_or_default()
+                ),
+                // The task is in the step's inputs, and the model's replies in its output.
+                _ => continue,
+            },
             RunEvent::ApprovalAnswered {
                 step,
                 approved,

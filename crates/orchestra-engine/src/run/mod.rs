@@ -25,7 +25,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub use inputs::{InputError, resolve_inputs};
-pub use state::{Answer, FoldError, RunState, StepState, Waiting};
+pub use state::{Answer, FoldError, RunState, StepState, Waiting, WaitingFor};
 
 use self::context::{Frame, Scope};
 use self::scope::ScopeEnd;
@@ -380,6 +380,15 @@ impl Env for StepEnv<'_> {
             },
             None => ApprovalState::NotAsked,
         }
+    }
+
+    fn conversation(&self, step: &StepKey) -> Vec<crate::models::Message> {
+        self.shared
+            .state
+            .lock()
+            .ok()
+            .and_then(|state| state.conversations.get(step).cloned())
+            .unwrap_or_default()
     }
 
     fn now(&self) -> Timestamp {

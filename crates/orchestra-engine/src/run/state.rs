@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 use crate::event::{RunEvent, SkipReason, StepKey};
+use crate::models::Message;
 use crate::result::{RunStatus, StepResult};
 use crate::state::{InvalidTransition, Signal, StepStatus, transition};
 
@@ -32,13 +33,26 @@ pub struct Answer {
     pub by: Option<String>,
 }
 
-/// An approval that waits.
+/// A step that waits for a person.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Waiting {
+    /// What it waits for.
+    pub kind: WaitingFor,
     /// What the person is asked.
     pub message: String,
     /// When an unanswered approval counts as rejected.
     pub deadline: Option<Timestamp>,
+}
+
+/// What a step waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitingFor {
+    /// An approval, or a rejection: of an `approval` step, or of a tool call an agent wants to
+    /// make.
+    Approval,
+    /// An interactive step's conversation waits for the person's next message, or for them to
+    /// end it (approved: the last reply is the output; rejected: the step is rejected).
+    Reply,
 }
 
 /// Everything known about a run.
@@ -60,10 +74,13 @@ pub struct RunState {
     pub items: HashMap<StepKey, Vec<Value>>,
     /// The current pass of each loop.
     pub passes: HashMap<StepKey, u32>,
-    /// Approvals that wait.
+    /// Steps that wait for a person.
     pub waiting: HashMap<StepKey, Waiting>,
     /// Answers to approvals.
     pub answers: HashMap<StepKey, Answer>,
+    /// The conversations of agent steps so far: the task, the model's replies, what the tools
+    /// returned and what a person wrote.
+    pub conversations: HashMap<StepKey, Vec<Message>>,
     /// Someone asked the run to stop.
     pub cancel_requested: bool,
     /// Steps that failed since the run started or resumed (the circuit breaker counts them).
@@ -169,10 +186,51 @@ impl RunState {
                 self.waiting.insert(
                     step.clone(),
                     Waiting {
+                        kind: WaitingFor::Approval,
                         message: message.clone(),
                         deadline: *deadline,
                     },
                 );
+            }
+            RunEvent::WaitingForMessage { step } => {
+                self.waiting.insert(
+                    step.clone(),
+                    Waiting {
+                        kind: WaitingFor::Reply,
+                        message: "the conversation waits for your reply".to_owned(),
+                        deadline: None,
+                    },
+                );
+            }
+            RunEvent::ConversationMessage { step, message, by } => {
+                // A person's message answers the wait for it.
+                if by.is_some() {
+                    self.waiting.remove(step);
+                }
+                self.conversations
+                    .entry(step.clone())
+                    .or_default()
+                    .push(message.clone());
+            }
+            RunEvent::ToolReturned {
+                step,
+                call_id,
+                name,
+                content,
+                is_error,
+            } => {
+                // An approval answers one tool call: the next call that needs one asks again.
+                self.answers.remove(step);
+                self.waiting.remove(step);
+                self.conversations
+                    .entry(step.clone())
+                    .or_default()
+                    .push(Message::Tool {
+                        call_id: call_id.clone(),
+                        name: name.clone(),
+                        content: content.clone(),
+                        is_error: *is_error,
+                    });
             }
             RunEvent::ApprovalAnswered {
                 step,
@@ -234,7 +292,6 @@ impl RunState {
             | RunEvent::Usage { .. }
             | RunEvent::ModelPrepared { .. }
             | RunEvent::ToolCalled { .. }
-            | RunEvent::ToolReturned { .. }
             | RunEvent::Artifact { .. } => {}
         }
         Ok(())
@@ -255,6 +312,7 @@ impl RunState {
         self.passes.retain(|other, _| !other.is_within(key));
         self.answers.retain(|other, _| !other.is_within(key));
         self.waiting.retain(|other, _| !other.is_within(key));
+        self.conversations.retain(|other, _| !other.is_within(key));
         Ok(())
     }
 
@@ -293,7 +351,9 @@ fn signal_of(event: &RunEvent) -> Option<(&StepKey, Signal)> {
         RunEvent::StepStarted { step, attempt, .. } => {
             Some((step, Signal::Start { attempt: *attempt }))
         }
-        RunEvent::WaitingForApproval { step, .. } => Some((step, Signal::Wait)),
+        RunEvent::WaitingForApproval { step, .. } | RunEvent::WaitingForMessage { step } => {
+            Some((step, Signal::Wait))
+        }
         RunEvent::StepFinished { step, result } => {
             let signal = match result.status {
                 StepStatus::Succeeded if result.reused_from.is_some() && result.attempts == 0 => {
