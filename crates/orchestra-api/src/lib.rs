@@ -6,9 +6,12 @@
 //! results.
 
 pub mod auth;
+mod auto;
 mod orchestrator;
 mod project;
 
+pub use auto::pin_file;
+pub use orchestra_engine::AutoAnswer;
 pub use orchestra_engine::event::SkipReason;
 pub use orchestra_engine::models::{Message, Prepared, ToolCall};
 pub use orchestra_engine::qc::{QcIssue, QcReport, Severity};

@@ -136,6 +136,11 @@ impl Project {
         Self::open(&root, global_dir)
     }
 
+    /// Where LLM steps get their answers.
+    pub(crate) fn models(&self) -> &Mode {
+        &self.models
+    }
+
     /// The user's global Orchestra folder.
     pub fn global_dir(&self) -> Option<&Path> {
         self.global_dir.as_deref()
@@ -233,6 +238,8 @@ impl Project {
             (None, None) => Vec::new(),
             _ => return Err(ApiError::Refused("`--from` and `--reuse` go together: re-run from a step, reusing an earlier run's results".to_owned())),
         };
+        let auto = self.known_answers(file, &plan, options.reuse.as_deref())?;
+        let pipeline_id = plan.pipeline.clone();
         let run_id = uuid::Uuid::now_v7().to_string();
         let _driving = self.drive(&run_id)?;
         let request = RunRequest {
@@ -246,19 +253,27 @@ impl Project {
             reuse,
             parent: None,
             global_dir: self.global_dir.clone(),
+            auto,
         };
         let run_options = RunOptions {
             cancel: options.cancel,
             ..RunOptions::default()
         };
         let outcome = orchestra_engine::run::run(request, self.services(), run_options).await?;
+        // What the orchestrator chose for this run is what the next run starts from.
+        if let Ok(state) = self.state(&run_id) {
+            self.remember(&pipeline_id, &state.auto);
+        }
         Ok(Finished { run_id, outcome })
     }
 
     /// What each LLM step of a pipeline will send: its model, its composed system prompt and
     /// its prompt (a template, rendered when the step runs). Nothing is sent.
     pub fn prompts(&self, file: &Path) -> Result<Vec<StepPrompt>, ApiError> {
-        let (plan, _, _) = plan(self.check(file)?, self.global_dir.clone())?;
+        let (mut plan, _, _) = plan(self.check(file)?, self.global_dir.clone())?;
+        // `<AUTO>` values already chosen (pinned, or shown before) are shown as a run uses them.
+        let known = self.known_answers(file, &plan, None)?;
+        orchestra_engine::run::auto::apply(&mut plan, &known);
         let client = self.model_client();
         let mut steps = Vec::new();
         llm_steps(&plan.graph, "", &mut steps);
@@ -384,6 +399,8 @@ impl Project {
             reuse: Vec::new(),
             parent: None,
             global_dir: self.global_dir.clone(),
+            // A resumed run uses the answers it started with, from its log.
+            auto: Vec::new(),
         };
         let outcome = orchestra_engine::run::run(
             request,
@@ -668,9 +685,9 @@ fn waiting_step(state: &RunState, run: &str, step: &str) -> Result<StepKey, ApiE
     }
 }
 
-/// Validates and compiles a pipeline, refusing one with errors.
-/// Compiles a checked pipeline, with the agents its steps name from agent files.
-fn plan(
+/// Compiles a checked pipeline, with the agents its steps name from agent files; a pipeline
+/// with errors is refused.
+pub(crate) fn plan(
     checked: Checked,
     global_dir: Option<PathBuf>,
 ) -> Result<(Plan, orchestra_pipeline::Pipeline, String), ApiError> {

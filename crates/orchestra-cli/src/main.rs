@@ -54,6 +54,10 @@ enum Command {
         /// explains it (kept until the file changes).
         #[arg(long)]
         explain: bool,
+        /// Pin the answers to the pipeline's `<AUTO>` values in `pins/<name>.yaml` next to it:
+        /// every later run uses them.
+        #[arg(long, conflicts_with_all = ["explain", "show_prompts"])]
+        pin: bool,
     },
     /// Draft a new pipeline from a description with the orchestrator model; it is validated,
     /// corrected (at most three rounds) and written only when valid. Nothing runs.
@@ -271,11 +275,18 @@ fn main() -> ExitCode {
             json,
             show_prompts,
             explain,
+            pin,
         } => {
             if explain {
                 commands::new::explain(&file, json, global_dir.as_deref())
             } else {
-                commands::compile::run(&file, json, show_prompts, global_dir.as_deref())
+                let args = commands::compile::CompileArgs {
+                    file: &file,
+                    json,
+                    show_prompts,
+                    pin,
+                };
+                commands::compile::run(&args, global_dir.as_deref())
             }
         }
         Command::New { describe, output } => {

@@ -109,6 +109,17 @@ impl Progress {
                     first_line(message)
                 ));
             }
+            RunEvent::AutoResolved { answers } => {
+                for answer in answers {
+                    self.line(&format!(
+                        "  <AUTO> {}.{} = {} ({})",
+                        answer.step,
+                        answer.param,
+                        sanitize(&answer.value.to_string()),
+                        sanitize(&answer.source)
+                    ));
+                }
+            }
             RunEvent::WaitingForMessage { step } => {
                 self.line(&format!(
                     "{}⏸ {step} waits for your reply (orchestra attach)",

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::models::{Message, Prepared, ToolCall};
+use crate::plan::AutoAnswer;
 use crate::result::{RunStatus, StepResult, Usage};
 
 /// Where in a run a step executes: its id, inside the bodies that contain it. A top-level step is
@@ -148,6 +149,12 @@ pub enum RunEvent {
     /// An interrupted, failed or paused run continues: steps that were in flight or failed
     /// start over; finished steps keep their results.
     RunResumed,
+    /// The values a pipeline leaves to the orchestrator model (`<AUTO>`), as chosen for this run
+    /// before any step ran; a resumed run uses the same.
+    AutoResolved {
+        /// The answers.
+        answers: Vec<AutoAnswer>,
+    },
     /// A step's dependencies are done and it is about to run.
     StepQueued {
         /// The step.
@@ -320,6 +327,7 @@ impl RunEvent {
         match self {
             Self::RunStarted { .. } => "run_started",
             Self::RunResumed => "run_resumed",
+            Self::AutoResolved { .. } => "auto_resolved",
             Self::StepQueued { .. } => "step_queued",
             Self::StepStarted { .. } => "step_started",
             Self::OutputChunk { .. } => "output_chunk",
@@ -363,6 +371,7 @@ impl RunEvent {
             | Self::PassStarted { step, .. } => Some(step),
             Self::RouteTaken { from, .. } => Some(from),
             Self::RunStarted { .. }
+            | Self::AutoResolved { .. }
             | Self::RunResumed
             | Self::CancelRequested
             | Self::RunFinished { .. } => None,
@@ -418,6 +427,9 @@ mod tests {
                 parent: None,
             },
             RunEvent::RunResumed,
+            RunEvent::AutoResolved {
+                answers: Vec::new(),
+            },
             RunEvent::StepQueued { step: step.clone() },
             RunEvent::StepStarted {
                 step: step.clone(),

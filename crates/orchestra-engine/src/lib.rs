@@ -27,7 +27,9 @@ pub mod workspace;
 pub use actions::{ACTIONS, BUILTIN_TOOLS, CATALOG};
 pub use compile::{CompileError, compile};
 pub use event::{Record, RunEvent, StepKey};
-pub use plan::{AutoValue, Edge, Graph, Plan, PlannedStep, RetryPolicy, Work, describe_duration};
+pub use plan::{
+    AutoAnswer, AutoValue, Edge, Graph, Plan, PlannedStep, RetryPolicy, Work, describe_duration,
+};
 pub use report::PipelineResult;
 pub use result::{CheckResult, Finding, RunStatus, StepResult, Usage};
 pub use services::Services;

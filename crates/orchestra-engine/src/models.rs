@@ -250,6 +250,21 @@ pub trait ModelClient: Send + Sync {
         chat: Chat<'a>,
         text: TextSink<'a>,
     ) -> BoxFuture<'a, Result<Turn, ModelError>>;
+
+    /// The models a step could be given, which an `<AUTO>` model is chosen from: those of the
+    /// catalog whose provider is set up.
+    fn candidates(&self) -> Vec<Candidate> {
+        Vec::new()
+    }
+}
+
+/// A model a step could be given, described for the orchestrator model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// `provider:model`.
+    pub model: String,
+    /// What it is good for and what it costs, in a line.
+    pub summary: String,
 }
 
 /// The model client of a program that cannot reach models (its settings are broken, or it was

@@ -4,7 +4,7 @@ use indexmap::IndexMap;
 use orchestra_pipeline::model::{
     Duration, EdgeKind, Input, Join, Models, OnFailure, QcCheck, Route, Tool,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A compiled pipeline: its steps with every default applied, the edges between them, and the
@@ -190,6 +190,29 @@ pub struct AutoValue {
     pub param: String,
     /// The instruction to the orchestrator.
     pub instruction: String,
+}
+
+/// The chosen value of one `<AUTO>` tag.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AutoAnswer {
+    /// The step's id.
+    pub step: String,
+    /// The parameter.
+    pub param: String,
+    /// The instruction it answers; an answer holds only for the same instruction.
+    pub instruction: String,
+    /// The value.
+    pub value: Value,
+    /// Where it came from, as a phrase: the orchestrator model and why it chose the value, a
+    /// pin, or an earlier run.
+    pub source: String,
+}
+
+impl AutoAnswer {
+    /// Whether this answers `auto`.
+    pub fn answers(&self, auto: &AutoValue) -> bool {
+        self.step == auto.step && self.param == auto.param && self.instruction == auto.instruction
+    }
 }
 
 /// A standard duration written the way pipelines write them, such as `1m30s`.

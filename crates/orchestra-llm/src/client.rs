@@ -6,6 +6,7 @@
 //! or a silent server are worth another attempt (with the provider's `Retry-After`); any other
 //! refusal ends the step with the provider's message, keys removed.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +17,7 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use indexmap::IndexMap;
 use orchestra_engine::models::{
-    Chat, ModelClient, ModelError, ModelSettings, Prepared, TextSink, Turn,
+    Candidate, Chat, ModelClient, ModelError, ModelSettings, Prepared, TextSink, Turn,
 };
 use orchestra_pipeline::Library;
 use orchestra_pipeline::model::{Selection, auto_instruction};
@@ -501,4 +502,66 @@ impl ModelClient for LlmClient {
             })
         })
     }
+
+    fn candidates(&self) -> Vec<Candidate> {
+        // A replay offers what the recording was made with, so that the question it asks the
+        // orchestrator is the one recorded, whatever keys this machine has.
+        let recorded: Option<Vec<String>> = self
+            .transport
+            .recorded_aliases()
+            .and_then(|recorded| recorded.get(CANDIDATES))
+            .map(|names| names.split(',').map(str::to_owned).collect());
+        let models: Vec<&ModelInfo> = match &recorded {
+            Some(names) => names
+                .iter()
+                .filter_map(|name| self.catalog.get(name))
+                .collect(),
+            None => self
+                .catalog
+                .models()
+                .iter()
+                .filter(|info| self.usable(info.provider()))
+                .collect(),
+        };
+        if let Ok(mut resolutions) = self.resolutions.lock() {
+            let names: Vec<&str> = models.iter().map(|info| info.model.as_str()).collect();
+            resolutions.insert(CANDIDATES.to_owned(), names.join(","));
+        }
+        models
+            .into_iter()
+            .map(|info| Candidate {
+                model: info.model.clone(),
+                summary: describe(info),
+            })
+            .collect()
+    }
+}
+
+/// The name under which a recording keeps the models an `<AUTO>` model was chosen from.
+const CANDIDATES: &str = "<AUTO> candidates";
+
+/// A model in a line: its tier, prices and what it can do.
+fn describe(info: &ModelInfo) -> String {
+    let mut can = Vec::new();
+    if info.tools {
+        can.push("tools");
+    }
+    if info.json {
+        can.push("JSON");
+    }
+    if info.vision {
+        can.push("vision");
+    }
+    let mut line = format!(
+        "tier {}, ${:.2} / ${:.2}",
+        info.tier, info.input, info.output
+    );
+    if !can.is_empty() {
+        line.push_str(", ");
+        line.push_str(&can.join(", "));
+    }
+    if info.context > 0 {
+        let _ = write!(line, ", {}-token context", info.context);
+    }
+    line
 }

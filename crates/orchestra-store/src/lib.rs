@@ -415,6 +415,7 @@ fn summarise(
         | RunEvent::AttemptFailed { .. }
         | RunEvent::StepFinished { .. }
         | RunEvent::RunStarted { .. }
+        | RunEvent::AutoResolved { .. }
         | RunEvent::OutputChunk { .. }
         | RunEvent::Usage { .. }
         | RunEvent::ModelPrepared { .. }

@@ -7,12 +7,26 @@ use orchestra_engine::{Graph, Plan, PlannedStep, Work};
 use orchestra_pipeline::model::EdgeKind;
 use serde_json::Value;
 
-use orchestra_api::Project;
+use orchestra_api::{AutoAnswer, Project};
 
 use crate::Outcome;
 use crate::render;
 
-pub fn run(file: &Path, json: bool, show_prompts: bool, global_dir: Option<&Path>) -> Outcome {
+/// What `compile` was asked to show.
+pub struct CompileArgs<'a> {
+    pub file: &'a Path,
+    pub json: bool,
+    pub show_prompts: bool,
+    pub pin: bool,
+}
+
+pub fn run(args: &CompileArgs<'_>, global_dir: Option<&Path>) -> Outcome {
+    let CompileArgs {
+        file,
+        json,
+        show_prompts,
+        pin,
+    } = *args;
     let checked = match super::check(file, global_dir) {
         Ok(checked) => checked,
         Err(unusable) => return unusable,
@@ -35,14 +49,59 @@ pub fn run(file: &Path, json: bool, show_prompts: bool, global_dir: Option<&Path
     if show_prompts {
         return prompts(file, json, global_dir);
     }
+    let answers = if plan.auto.is_empty() {
+        Ok(Vec::new())
+    } else {
+        choose_auto(file, pin, global_dir)
+    };
     if json {
-        return super::print_json(&plan);
+        let mut value = serde_json::to_value(&plan).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            object.insert(
+                "auto_answers".to_owned(),
+                match &answers {
+                    Ok(answers) => serde_json::to_value(answers).unwrap_or_default(),
+                    Err(reason) => serde_json::json!({ "error": reason }),
+                },
+            );
+        }
+        return super::print_json(&value);
     }
     for diagnostic in &report.diagnostics {
         anstream::println!("{}\n", render::diagnostic(&report.source, diagnostic));
     }
-    anstream::print!("{}", describe(&plan));
+    anstream::print!("{}", describe(&plan, &answers));
+    if pin && answers.is_err() {
+        return Outcome::Problems;
+    }
     Outcome::Clean
+}
+
+/// The answers to the pipeline's `<AUTO>` values that a run would start with (asking the
+/// orchestrator model for those not known yet), pinned when `pin` says so; or why they could
+/// not be chosen.
+fn choose_auto(
+    file: &Path,
+    pin: bool,
+    global_dir: Option<&Path>,
+) -> Result<Vec<AutoAnswer>, String> {
+    let project = Project::discover(file, global_dir.map(Path::to_path_buf))
+        .map_err(|error| error.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))?;
+    runtime
+        .block_on(async {
+            if pin {
+                let (path, answers) = project.pin_auto(file).await?;
+                anstream::eprintln!("pinned in {}", path.display());
+                Ok(answers)
+            } else {
+                project.choose_auto(file).await
+            }
+        })
+        .map_err(|error| error.to_string())
 }
 
 /// Prints what each LLM step will send: its model, its system prompt and its prompt.
@@ -123,7 +182,7 @@ fn indent(text: &str) -> String {
 }
 
 /// The plan as text for people.
-fn describe(plan: &Plan) -> String {
+fn describe(plan: &Plan, answers: &Result<Vec<AutoAnswer>, String>) -> String {
     let mut out = String::new();
     let title = plan.name.as_ref().map_or_else(
         || plan.pipeline.clone(),
@@ -166,7 +225,7 @@ fn describe(plan: &Plan) -> String {
     if !plan.auto.is_empty() {
         let _ = writeln!(
             out,
-            "\nchosen by the orchestrator model before each run (<AUTO>)"
+            "\n<AUTO> values, chosen by the orchestrator model (a run uses these; `--pin` fixes them)"
         );
         for auto in &plan.auto {
             let _ = writeln!(
@@ -176,6 +235,21 @@ fn describe(plan: &Plan) -> String {
                 auto.param,
                 one_line(&auto.instruction)
             );
+            let answer = answers
+                .as_ref()
+                .map(|answers| answers.iter().find(|answer| answer.answers(auto)));
+            let _ = match answer {
+                Ok(Some(answer)) => writeln!(
+                    out,
+                    "    = {} ({})",
+                    one_line(&answer.value.to_string()),
+                    one_line(&answer.source)
+                ),
+                Ok(None) | Err(_) => writeln!(out, "    not chosen yet"),
+            };
+        }
+        if let Err(reason) = answers {
+            let _ = writeln!(out, "  {}", one_line(reason));
         }
     }
     out

@@ -18,6 +18,16 @@ pub fn log_markdown(result: &PipelineResult) -> String {
         let line = match &record.event {
             RunEvent::RunStarted { pipeline, .. } => format!("run of `{pipeline}` started"),
             RunEvent::RunResumed => "run resumed".to_owned(),
+            RunEvent::AutoResolved { answers } => answers
+                .iter()
+                .map(|answer| {
+                    format!(
+                        "`{}.{}` is `{}` (<AUTO>, {})",
+                        answer.step, answer.param, answer.value, answer.source
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
             RunEvent::StepQueued { step } => format!("`{step}` queued"),
             RunEvent::StepStarted { step, attempt, .. } => {
                 format!("`{step}` started (attempt {attempt})")

@@ -5,6 +5,7 @@
 //! a live run equals the state rebuilt from its stored log, and a run whose process died resumes
 //! exactly where its log ends.
 
+pub mod auto;
 mod checks;
 mod context;
 mod inputs;
@@ -32,7 +33,7 @@ use self::scope::ScopeEnd;
 use crate::actions::{ApprovalState, Env, Failure};
 use crate::event::{RunEvent, StepKey};
 use crate::models::ModelClient;
-use crate::plan::Plan;
+use crate::plan::{AutoAnswer, Plan};
 use crate::result::{RunStatus, StepResult};
 use crate::services::{Services, SinkError};
 use crate::state::StepStatus;
@@ -64,6 +65,9 @@ pub struct RunRequest {
     pub parent: Option<(String, StepKey)>,
     /// The user's global folder, where sub-pipelines' prompt layers are also looked up.
     pub global_dir: Option<PathBuf>,
+    /// Answers to the plan's `<AUTO>` values known before the run (pins, an earlier run's); the
+    /// orchestrator model chooses the rest when a new run starts.
+    pub auto: Vec<AutoAnswer>,
 }
 
 /// Settings of the scheduler.
@@ -447,6 +451,23 @@ fn run_at_depth(
             })?;
         // A resumed run continues from its log; its state must not already hold a cancel.
         state.cancel_requested = false;
+        // `<AUTO>` values are chosen once, when the run starts; a resumed run uses its answers.
+        let mut plan = request.plan;
+        let chosen = if resuming {
+            Ok(state.auto.clone())
+        } else {
+            auto::choose(
+                services.models.as_ref(),
+                &plan,
+                &request.pipeline_file,
+                &request.auto,
+                &mut crate::result::Usage::default(),
+            )
+            .await
+        };
+        if let Ok(answers) = &chosen {
+            auto::apply(&mut plan, answers);
+        }
         let shared = Arc::new(Shared {
             run_id: request.run_id.clone(),
             pipeline_dir: request
@@ -454,14 +475,14 @@ fn run_at_depth(
                 .parent()
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
             snapshot_file: request.pipeline_file.clone(),
-            concurrency: request.plan.concurrency.map(|limit| {
+            concurrency: plan.concurrency.map(|limit| {
                 Arc::new(Semaphore::new(usize::try_from(limit).unwrap_or(usize::MAX)))
             }),
             inputs: context_value(&Value::Object(inputs.clone())),
             run_value: context_value(
-                &serde_json::json!({ "id": request.run_id, "pipeline": request.plan.pipeline }),
+                &serde_json::json!({ "id": request.run_id, "pipeline": plan.pipeline }),
             ),
-            plan: request.plan,
+            plan,
             templates: Templates::new(),
             http: std::sync::OnceLock::new(),
             workspace,
@@ -490,6 +511,24 @@ fn run_at_depth(
                     .parent
                     .map(|(run, step)| crate::event::Parent { run, step }),
             });
+            match chosen {
+                Ok(answers) if answers.is_empty() => {}
+                Ok(answers) => opening.push(RunEvent::AutoResolved { answers }),
+                // Nothing can run with a value nobody chose: the run ends before its steps.
+                Err(reason) => {
+                    opening.push(RunEvent::RunFinished {
+                        status: RunStatus::Failed,
+                        outputs: Map::new(),
+                        error: Some(reason.clone()),
+                    });
+                    shared.commit(opening).map_err(RunError::Store)?;
+                    return Ok(RunOutcome {
+                        status: RunStatus::Failed,
+                        outputs: Map::new(),
+                        error: Some(reason),
+                    });
+                }
+            }
             for (step, result) in request.reuse {
                 opening.push(RunEvent::StepFinished { step, result });
             }
@@ -699,6 +738,7 @@ async fn run_child(
         reuse: Vec::new(),
         parent: Some((shared.run_id.clone(), step.clone())),
         global_dir: shared.global_dir.clone(),
+        auto: Vec::new(),
     };
     let options = RunOptions {
         cancel: cancel_child,

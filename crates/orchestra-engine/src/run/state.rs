@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::event::{RunEvent, SkipReason, StepKey};
 use crate::models::Message;
+use crate::plan::AutoAnswer;
 use crate::result::{RunStatus, StepResult};
 use crate::state::{InvalidTransition, Signal, StepStatus, transition};
 
@@ -64,6 +65,8 @@ pub struct RunState {
     pub pipeline: String,
     /// The run's inputs.
     pub inputs: Map<String, Value>,
+    /// The values of its `<AUTO>` tags, as chosen when it started.
+    pub auto: Vec<AutoAnswer>,
     /// The steps that have done anything.
     pub steps: HashMap<StepKey, StepState>,
     /// Gated steps that a routing key has sent the run to.
@@ -178,6 +181,7 @@ impl RunState {
                 self.inputs.clone_from(inputs);
             }
             RunEvent::RunResumed => self.resume()?,
+            RunEvent::AutoResolved { answers } => self.auto.clone_from(answers),
             RunEvent::WaitingForApproval {
                 step,
                 message,
