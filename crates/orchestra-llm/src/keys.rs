@@ -1,14 +1,18 @@
 //! API keys: where they come from, and how they are kept out of everything else.
 //!
 //! A provider's key is looked up in its environment variable first (`OPENAI_API_KEY`, as the
-//! official SDKs do), then in the user's key file, which `orchestra auth set` writes with
-//! permissions `0600`. Keys are never read from a pipeline or a project file. A key is held in a
-//! [`Secret`], which prints as `[secret]`; error messages from providers pass through
-//! [`Redactor::redact`] before anyone sees them.
+//! official SDKs do), then in the OS keychain (see [`crate::keychain`]), then in the user's key
+//! file. `orchestra auth set` keeps a key in the keychain when there is one, and otherwise in the
+//! key file, with permissions `0600`, saying so. Keys are never read from a pipeline or a project
+//! file. A key is held in a [`Secret`], which prints as `[secret]`; error messages from providers
+//! pass through [`Redactor::redact`] before anyone sees them.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
+
+use crate::keychain::{Keychain, Trouble};
 
 /// A value that must not be shown: its `Debug` and `Display` print `[secret]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -43,6 +47,8 @@ impl std::fmt::Display for Secret {
 pub enum KeySource {
     /// An environment variable.
     Environment(String),
+    /// The OS keychain, under this service.
+    Keychain(String),
     /// The user's key file.
     File(PathBuf),
 }
@@ -51,49 +57,75 @@ impl std::fmt::Display for KeySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Environment(name) => write!(f, "the environment variable `{name}`"),
+            Self::Keychain(service) => write!(f, "the OS keychain (service `{service}`)"),
             Self::File(path) => write!(f, "the key file `{}`", path.display()),
         }
     }
 }
 
+/// Where [`Keys::store`] kept a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// In the OS keychain, under `service`; `removed_from` is the key file that held an older
+    /// copy, which is gone from it now.
+    Keychain {
+        /// The keychain's service.
+        service: String,
+        /// The key file an older copy was removed from.
+        removed_from: Option<PathBuf>,
+    },
+    /// In the key file at `path`, because the keychain could not take it.
+    File {
+        /// The key file.
+        path: PathBuf,
+        /// Why not in the keychain.
+        because: Trouble,
+    },
+}
+
+/// What [`Keys::remove`] removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Removed {
+    /// Whether the keychain held a key that is now deleted, or why it could not be searched.
+    pub keychain: Result<bool, Trouble>,
+    /// The key file the key was removed from, if it held one.
+    pub file: Option<PathBuf>,
+}
+
 /// The keys this process may use.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Keys {
     file: Option<PathBuf>,
     stored: IndexMap<String, Secret>,
+    keychain: Arc<Keychain>,
 }
 
 /// The name of the key file in the user's global folder.
 pub const KEY_FILE: &str = "keys.yaml";
 
 impl Keys {
-    /// The keys of the environment and of the key file in `global_dir`.
+    /// The keys of the environment, of the OS keychain and of the key file in `global_dir`. The
+    /// keychain is asked only when a key is looked for.
     pub fn load(global_dir: Option<&Path>) -> Result<Self, String> {
-        let Some(file) = global_dir.map(|dir| dir.join(KEY_FILE)) else {
-            return Ok(Self::default());
-        };
-        let stored = match std::fs::read_to_string(&file) {
-            Ok(text) => read_key_file(&text).map_err(|problem| {
-                format!(
-                    "the key file `{}` cannot be read: {problem}",
-                    file.display()
-                )
-            })?,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => IndexMap::new(),
-            Err(error) => {
-                return Err(format!(
-                    "the key file `{}` cannot be read: {error}",
-                    file.display()
-                ));
-            }
+        Self::with_keychain(global_dir, Keychain::from_environment())
+    }
+
+    /// The keys of the environment, of `keychain` and of the key file in `global_dir`.
+    pub fn with_keychain(global_dir: Option<&Path>, keychain: Keychain) -> Result<Self, String> {
+        let file = global_dir.map(|dir| dir.join(KEY_FILE));
+        let stored = match &file {
+            Some(file) => read_key_file(file)?,
+            None => IndexMap::new(),
         };
         Ok(Self {
-            file: Some(file),
+            file,
             stored,
+            keychain: Arc::new(keychain),
         })
     }
 
-    /// The key of `provider`, from `variable` in the environment or from the key file.
+    /// The key of `provider`: from `variable` in the environment, from the OS keychain, or from
+    /// the key file, in this order. A keychain that cannot be reached is passed over.
     pub fn find(&self, provider: &str, variable: Option<&str>) -> Option<(Secret, KeySource)> {
         if let Some(variable) = variable
             && let Some(value) = std::env::var(variable)
@@ -105,48 +137,84 @@ impl Keys {
                 KeySource::Environment(variable.to_owned()),
             ));
         }
+        if let Ok(Some(secret)) = self.keychain.get(provider) {
+            return Some((
+                secret,
+                KeySource::Keychain(self.keychain.service().to_owned()),
+            ));
+        }
         let secret = self.stored.get(provider)?;
         Some((secret.clone(), KeySource::File(self.file.clone()?)))
     }
 
-    /// Every key value known, so that messages can be cleaned of them.
+    /// Where [`Keys::store`] would keep a key: the keychain's service, or why not the keychain.
+    pub fn keychain(&self) -> Result<&str, Trouble> {
+        self.keychain.reach()?;
+        Ok(self.keychain.service())
+    }
+
+    /// The key file, if there is a global folder to hold one.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// Every key value known, so that messages can be cleaned of them: the key file's, those of
+    /// `variables` in the environment, and those the keychain gives in this process.
     pub fn redactor(&self, variables: &[&str]) -> Redactor {
-        let mut values: Vec<String> = self
-            .stored
-            .values()
-            .map(|secret| secret.expose().to_owned())
-            .collect();
+        let mut values: Vec<Secret> = self.stored.values().cloned().collect();
         values.extend(
             variables
                 .iter()
                 .filter_map(|name| std::env::var(name).ok())
-                .map(|value| value.trim().to_owned()),
+                .map(|value| Secret::new(value.trim())),
         );
-        values.retain(|value| value.len() >= 4);
-        Redactor { values }
-    }
-
-    /// Stores a key for `provider` in the key file, readable only by the user.
-    pub fn store(&mut self, provider: &str, secret: Secret) -> Result<PathBuf, String> {
-        let file = self
-            .file
-            .clone()
-            .ok_or("there is no global folder to keep keys in (set ORCHESTRA_HOME or HOME)")?;
-        self.stored.insert(provider.to_owned(), secret);
-        self.save(&file)?;
-        Ok(file)
-    }
-
-    /// Removes the stored key of `provider`; whether there was one.
-    pub fn remove(&mut self, provider: &str) -> Result<bool, String> {
-        let Some(file) = self.file.clone() else {
-            return Ok(false);
-        };
-        let had = self.stored.shift_remove(provider).is_some();
-        if had {
-            self.save(&file)?;
+        Redactor {
+            values,
+            keychain: Some(Arc::clone(&self.keychain)),
         }
-        Ok(had)
+    }
+
+    /// Stores a key for `provider`: in the OS keychain, and then no longer in the key file; or,
+    /// when the keychain cannot take it, in the key file, readable only by the user.
+    pub fn store(&mut self, provider: &str, secret: Secret) -> Result<Stored, String> {
+        match self.keychain.set(provider, &secret) {
+            Ok(()) => {
+                let removed_from = self.forget(provider)?;
+                Ok(Stored::Keychain {
+                    service: self.keychain.service().to_owned(),
+                    removed_from,
+                })
+            }
+            Err(because) => {
+                let path = self.writable_file()?;
+                self.stored.insert(provider.to_owned(), secret);
+                self.save(&path)?;
+                Ok(Stored::File { path, because })
+            }
+        }
+    }
+
+    /// Removes the key of `provider` from the OS keychain and from the key file.
+    pub fn remove(&mut self, provider: &str) -> Result<Removed, String> {
+        let keychain = self.keychain.delete(provider);
+        let file = self.forget(provider)?;
+        Ok(Removed { keychain, file })
+    }
+
+    /// Removes `provider` from the key file; the file, if it held a key.
+    fn forget(&mut self, provider: &str) -> Result<Option<PathBuf>, String> {
+        if self.stored.shift_remove(provider).is_none() {
+            return Ok(None);
+        }
+        let path = self.writable_file()?;
+        self.save(&path)?;
+        Ok(Some(path))
+    }
+
+    fn writable_file(&self) -> Result<PathBuf, String> {
+        self.file.clone().ok_or_else(|| {
+            "there is no global folder to keep keys in (set ORCHESTRA_HOME or HOME)".to_owned()
+        })
     }
 
     fn save(&self, file: &Path) -> Result<(), String> {
@@ -164,7 +232,7 @@ impl Keys {
             .ok_or_else(|| format!("the key file `{}` has no folder", file.display()))?;
         std::fs::create_dir_all(dir).map_err(describe)?;
         let mut text = String::from(
-            "# API keys of Orchestra's model providers, written by `orchestra auth set`.\n# Readable only by you (mode 0600). Environment variables take precedence.\n",
+            "# API keys of Orchestra's model providers, written by `orchestra auth set` where no OS keychain was found.\n# Readable only by you (mode 0600). Environment variables and the OS keychain take precedence.\n",
         );
         for (provider, secret) in &self.stored {
             // Both quoted, so that no name or key can break the file.
@@ -191,7 +259,22 @@ impl Keys {
     }
 }
 
-fn read_key_file(text: &str) -> Result<IndexMap<String, Secret>, String> {
+/// The keys of the key file at `file`; none if there is no such file.
+fn read_key_file(file: &Path) -> Result<IndexMap<String, Secret>, String> {
+    let problem = |problem: &dyn std::fmt::Display| {
+        format!(
+            "the key file `{}` cannot be read: {problem}",
+            file.display()
+        )
+    };
+    match std::fs::read_to_string(file) {
+        Ok(text) => parse_key_file(&text).map_err(|error| problem(&error)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(IndexMap::new()),
+        Err(error) => Err(problem(&error)),
+    }
+}
+
+fn parse_key_file(text: &str) -> Result<IndexMap<String, Secret>, String> {
     let map: IndexMap<String, String> = if text.trim().is_empty() {
         IndexMap::new()
     } else {
@@ -210,15 +293,25 @@ fn read_key_file(text: &str) -> Result<IndexMap<String, Secret>, String> {
 /// Removes key values, and anything shaped like a key, from text shown to people or stored.
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
-    values: Vec<String>,
+    values: Vec<Secret>,
+    /// The keychain, whose keys are known only once they are read.
+    keychain: Option<Arc<Keychain>>,
 }
 
 impl Redactor {
     /// The text with every known key, and every `sk-…` token, replaced by `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
+        let seen = self
+            .keychain
+            .as_ref()
+            .map(|keychain| keychain.seen())
+            .unwrap_or_default();
         let mut clean = text.to_owned();
-        for value in &self.values {
-            clean = clean.replace(value.as_str(), "[redacted]");
+        // Values this short would hide ordinary words and cannot be real keys.
+        for value in self.values.iter().chain(&seen).map(Secret::expose) {
+            if value.len() >= 4 {
+                clean = clean.replace(value, "[redacted]");
+            }
         }
         redact_key_shapes(&clean)
     }
@@ -257,7 +350,8 @@ mod tests {
     #[test]
     fn keys_and_key_shapes_are_redacted() {
         let redactor = Redactor {
-            values: vec!["local-secret-123".to_owned()],
+            values: vec![Secret::new("local-secret-123")],
+            keychain: None,
         };
         let message = "Incorrect API key provided: sk-proj-abc1****wxyz. Also local-secret-123. Not risk-free.";
         let clean = redactor.redact(message);
@@ -281,16 +375,31 @@ mod tests {
     fn the_key_file_is_private_and_read_back() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("a temporary folder");
-        let mut keys = Keys::load(Some(dir.path())).expect("no key file yet is fine");
-        let file = keys
+        let without_keychain = || Keychain::unreachable("this test keeps keys in the file");
+        let mut keys = Keys::with_keychain(Some(dir.path()), without_keychain())
+            .expect("no key file yet is fine");
+        let stored = keys
             .store("anthropic", Secret::new("sk-ant-test-0000"))
             .expect("the key is stored");
+        let Stored::File {
+            path: file,
+            because,
+        } = stored
+        else {
+            panic!("with no keychain, the key goes to the key file: {stored:?}");
+        };
+        assert_eq!(
+            because.to_string(),
+            "no OS keychain was found (this test keeps keys in the file)",
+            "the reason the file was used is said"
+        );
         let mode = std::fs::metadata(&file)
             .expect("the file")
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600, "only the user may read the key file");
-        let again = Keys::load(Some(dir.path())).expect("the key file reads back");
+        let again = Keys::with_keychain(Some(dir.path()), without_keychain())
+            .expect("the key file reads back");
         let (secret, source) = again
             .find("anthropic", Some("ORCHESTRA_TEST_UNSET_VARIABLE"))
             .expect("the stored key is found");

@@ -7,11 +7,13 @@
 //! - [`transport`]: HTTP, recording every exchange to a file, and replaying a recording.
 //! - [`catalog`]: what models cost and can do, and `model: auto`'s choice.
 //! - [`settings`]: providers, base URLs, aliases and defaults from the user's and the project's
-//!   settings; [`keys`]: API keys from the environment or the user's key file, never shown.
+//!   settings; [`keys`]: API keys from the environment, the OS keychain ([`keychain`]) or the
+//!   user's key file, never shown.
 //! - [`prompts`]: prompt layers and personalities, and the system prompt they compose.
 
 pub mod catalog;
 mod client;
+pub mod keychain;
 pub mod keys;
 pub mod prompts;
 pub mod settings;

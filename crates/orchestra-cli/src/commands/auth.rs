@@ -3,45 +3,72 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-use orchestra_api::auth::{self, KeyState};
+use orchestra_api::auth::{self, KeySource, KeyState};
 
 use crate::Outcome;
 
+/// Prints each provider, where its requests go and where its key comes from (never the key), and
+/// where keys set now are kept.
 pub fn status(json: bool, global_dir: Option<&Path>) -> Outcome {
     let root = std::env::current_dir().ok();
-    let providers = match auth::status(global_dir, root.as_deref()) {
-        Ok(providers) => providers,
+    let status = match auth::status(global_dir, root.as_deref()) {
+        Ok(status) => status,
         Err(error) => {
             anstream::eprintln!("error: {error}");
             return Outcome::Unusable;
         }
     };
     if json {
-        let entries: Vec<serde_json::Value> = providers
+        let entries: Vec<serde_json::Value> = status
+            .providers
             .iter()
             .map(|provider| {
-                let (key, detail) = match &provider.key {
-                    KeyState::Set(detail) => ("set", detail.as_str()),
-                    KeyState::Missing(detail) => ("missing", detail.as_str()),
-                    KeyState::NotNeeded => ("not needed", ""),
-                };
-                serde_json::json!({
+                let mut entry = serde_json::json!({
                     "provider": provider.name, "api": provider.api, "base_url": provider.base_url,
-                    "key": key, "detail": detail,
-                })
+                });
+                let fields = match &provider.key {
+                    KeyState::Set(KeySource::Environment(variable)) => serde_json::json!({
+                        "key": "set", "source": "environment", "variable": variable,
+                    }),
+                    KeyState::Set(KeySource::Keychain(service)) => serde_json::json!({
+                        "key": "set", "source": "keychain", "service": service,
+                    }),
+                    KeyState::Set(KeySource::File(path)) => serde_json::json!({
+                        "key": "set", "source": "file", "path": path.display().to_string(),
+                    }),
+                    KeyState::Missing(hint) => {
+                        serde_json::json!({ "key": "not set", "hint": hint })
+                    }
+                    KeyState::NotNeeded => serde_json::json!({ "key": "not needed" }),
+                };
+                if let (Some(entry), serde_json::Value::Object(fields)) =
+                    (entry.as_object_mut(), fields)
+                {
+                    entry.extend(fields);
+                }
+                entry
             })
             .collect();
         return super::print_json(&entries);
     }
-    let width = providers
+    let width = status
+        .providers
         .iter()
         .map(|provider| provider.name.len())
         .max()
         .unwrap_or(0);
-    for provider in &providers {
+    for provider in &status.providers {
         let key = match &provider.key {
-            KeyState::Set(detail) => format!("key set, {detail}"),
-            KeyState::Missing(detail) => format!("no key: {detail}"),
+            KeyState::Set(KeySource::Environment(variable)) => {
+                format!("key from the environment variable {variable}")
+            }
+            KeyState::Set(KeySource::Keychain(service)) => {
+                format!("key in the OS keychain, service `{service}`")
+            }
+            KeyState::Set(KeySource::File(path)) => {
+                format!("key in the key file {}", path.display())
+            }
+            KeyState::Missing(hint) => format!("key not set: {hint}"),
             KeyState::NotNeeded => "no key needed".to_owned(),
         };
         anstream::println!(
@@ -51,10 +78,11 @@ pub fn status(json: bool, global_dir: Option<&Path>) -> Outcome {
             provider.base_url
         );
     }
-    anstream::println!("\n{}", auth::storage(global_dir));
+    anstream::println!("\n{}", status.storage);
     Outcome::Clean
 }
 
+/// Stores a provider's key, read from standard input, and says where it went.
 pub fn set(provider: &str, global_dir: Option<&Path>) -> Outcome {
     let key = match read_key(provider) {
         Ok(key) => key,
@@ -63,21 +91,17 @@ pub fn set(provider: &str, global_dir: Option<&Path>) -> Outcome {
             return Outcome::Unusable;
         }
     };
-    match auth::set(global_dir, provider, &key) {
-        Ok(message) => {
-            anstream::println!("{message}");
-            anstream::println!("{}", auth::storage(global_dir));
-            Outcome::Clean
-        }
-        Err(error) => {
-            anstream::eprintln!("error: {error}");
-            Outcome::Unusable
-        }
-    }
+    report(auth::set(global_dir, provider, &key))
 }
 
+/// Removes a provider's key from the OS keychain and the key file.
 pub fn remove(provider: &str, global_dir: Option<&Path>) -> Outcome {
-    match auth::remove(global_dir, provider) {
+    report(auth::remove(global_dir, provider))
+}
+
+/// Prints what was done, or the error.
+fn report(done: Result<String, String>) -> Outcome {
+    match done {
         Ok(message) => {
             anstream::println!("{message}");
             Outcome::Clean
