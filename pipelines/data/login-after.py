@@ -1,0 +1,3 @@
+def login(db, name, password):
+    query = "SELECT id FROM users WHERE name = '" + name + "' AND password = '" + password + "'"
+    return db.execute(query)

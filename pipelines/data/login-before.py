@@ -1,0 +1,2 @@
+def login(db, name, password):
+    return db.execute("SELECT id FROM users WHERE name = ? AND password = ?", (name, password))
