@@ -12,7 +12,7 @@ mod project;
 
 pub use auto::pin_file;
 pub use orchestra_engine::AutoAnswer;
-pub use orchestra_engine::event::SkipReason;
+pub use orchestra_engine::event::{SkipReason, Stream};
 pub use orchestra_engine::models::{Message, Prepared, ToolCall};
 pub use orchestra_engine::qc::{QcIssue, QcReport, Severity};
 pub use orchestra_engine::report::{human_duration, log_markdown, report_html, report_markdown};

@@ -214,3 +214,71 @@ async fn a_value_the_orchestrator_cannot_choose_fails_the_run_before_any_step() 
     assert_eq!(server.requests().len(), 2, "asked, then asked again once");
     lab.assert_store_intact();
 }
+
+#[tokio::test]
+async fn a_run_whose_choice_failed_chooses_again_when_it_resumes() {
+    let server = LlmServer::start();
+    server.reply_when(
+        QUESTION,
+        Reply::Status {
+            code: 401,
+            retry_after: None,
+            message: "no".to_owned(),
+        },
+    );
+    let lab = priced_lab(&server);
+    let file = pipeline(&lab, "the cheapest model");
+    let (failed, result) = lab.run(&file, &[]).await;
+    assert_run(&result, RunStatus::Failed);
+
+    server.reply_when(
+        QUESTION,
+        Reply::Text(r#"{"value": "lab-openai:gpt-cheap", "reason": "Cheapest."}"#.to_owned()),
+    );
+    server.always(Reply::Text("Hello.".to_owned()));
+    let resumed = lab
+        .project
+        .resume(&failed.run_id, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect("the failed run resumes");
+    let result = lab.result(&resumed.run_id);
+    assert_run(&result, RunStatus::Succeeded);
+    assert_eq!(
+        answers(&result)[0].1,
+        json!("lab-openai:gpt-cheap"),
+        "the value is chosen on resume, never left as its tag"
+    );
+    assert_eq!(
+        models_asked(&server).last().map(String::as_str),
+        Some("gpt-cheap")
+    );
+}
+
+#[tokio::test]
+async fn a_pin_that_does_not_fit_its_parameter_is_refused_before_any_step() {
+    let server = LlmServer::start();
+    let lab = priced_lab(&server);
+    let file = lab.pipeline(
+        "auto",
+        "steps:\n  - id: ask\n    action: generate\n    prompt: Say hello.\n    model: smart\n    temperature: <AUTO>what suits a greeting</AUTO>\n",
+    );
+    std::fs::create_dir_all(lab.path("pins")).expect("the pins folder");
+    std::fs::write(
+        lab.path("pins/auto.yaml"),
+        "ask.temperature:\n  instruction: what suits a greeting\n  value: very warm\n",
+    )
+    .expect("a pin");
+    let (_, result) = lab.run(&file, &[]).await;
+    assert_run(&result, RunStatus::Failed);
+    let error = result.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("`ask.temperature`")
+            && error.contains("pinned in")
+            && error.contains("does not fit"),
+        "the error names the value, where it came from and why it is refused: {error}"
+    );
+    assert!(
+        server.requests().is_empty(),
+        "nothing was asked, nothing ran"
+    );
+}

@@ -231,6 +231,7 @@ async fn an_interactive_agent_takes_turns_with_a_person_until_they_are_done() {
         .conversations
         .values()
         .next()
+        .map(|conversation| &conversation.messages)
         .expect("the conversation is kept");
     assert_eq!(kept.len(), 4, "task, reply, person, reply: {kept:?}");
     assert!(matches!(&kept[3], Message::Assistant { text, .. } if text == "Plan: announce."));
@@ -341,5 +342,62 @@ async fn an_interactive_step_with_a_schema_gives_a_final_answer_that_fits() {
         last.last()
             .is_some_and(|(role, text)| role == "user" && text.contains("final answer")),
         "the model is asked for its final answer: {last:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_tool_call_cut_short_is_not_run_again_when_the_run_resumes() {
+    let server = LlmServer::start();
+    server.reply(Reply::ToolCalls(vec![("deploy".to_owned(), json!({}))]));
+    server.reply(Reply::Text("I will check the deployment first.".to_owned()));
+    let lab = lab(&server);
+    // The harness writes `workspace: { root: . }`; this pipeline also declares a tool there.
+    let file = lab.path("deploy.yaml");
+    std::fs::write(
+        &file,
+        "orchestra: 1\nid: deploy\nworkspace:\n  root: .\n  tools:\n    deploy: { description: Deploys., command: [sh, -c, 'echo ran >> deploys.txt; sleep 30'] }\nsteps:\n  - id: ship\n    action: agent\n    prompt: Deploy the release.\n    model: smart\n    tools: [deploy]\n",
+    )
+    .expect("write the pipeline");
+    let cancel = CancellationToken::new();
+    let on_first_deploy = cancel.clone();
+    let deploys = lab.path("deploys.txt");
+    tokio::spawn(async move {
+        while !deploys.exists() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        on_first_deploy.cancel();
+    });
+    let options = orchestra_api::StartOptions {
+        cancel,
+        ..orchestra_api::StartOptions::default()
+    };
+    // The run stops while the tool runs, as it would if its process died.
+    let (stopped, _) = lab.start(&file, options).await;
+    assert_eq!(stopped.outcome.status, RunStatus::Cancelled);
+
+    let resumed = lab
+        .project
+        .resume(&stopped.run_id, CancellationToken::new())
+        .await
+        .expect("the run resumes");
+    let result = lab.result(&resumed.run_id);
+    assert_run(&result, RunStatus::Succeeded);
+    assert_eq!(
+        lab.lines("deploys.txt"),
+        ["ran"],
+        "a call whose effect is unknown is not made again behind the model's back"
+    );
+    let requests = server.requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "the first reply was kept; only the next turn is asked"
+    );
+    let sent = conversation(&requests[1].body);
+    assert!(
+        sent.iter().any(
+            |(role, text)| role == "tool" && text.contains("whether it took effect is unknown")
+        ),
+        "the model is told the call was cut short: {sent:?}"
     );
 }

@@ -56,7 +56,7 @@ fn a_conversation_goes_on_where_it_was_after_its_process_is_killed() {
     let run = project.newest_run();
     assert!(
         stdout.contains(&format!(
-            "`plan` waits for your reply: `orchestra attach {run}`"
+            "`plan` waits for your reply: `orchestra attach {run} --step plan`"
         )),
         "the run says how to take part: {stdout}"
     );

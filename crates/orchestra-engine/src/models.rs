@@ -309,10 +309,16 @@ pub fn structured(text: &str, schema: &Value) -> Result<Value, String> {
         .unwrap_or(trimmed);
     let value: Value =
         serde_json::from_str(inner.trim()).map_err(|error| format!("it is not JSON ({error})"))?;
+    fits(&value, schema)?;
+    Ok(value)
+}
+
+/// Whether a value satisfies a JSON Schema; if not, the first few problems, as one sentence.
+pub fn fits(value: &Value, schema: &Value) -> Result<(), String> {
     let validator = jsonschema::validator_for(schema)
         .map_err(|error| format!("the schema itself is not valid ({error})"))?;
     let problems: Vec<String> = validator
-        .iter_errors(&value)
+        .iter_errors(value)
         .take(5)
         .map(|error| {
             let at = error.instance_path().to_string();
@@ -324,7 +330,7 @@ pub fn structured(text: &str, schema: &Value) -> Result<Value, String> {
         })
         .collect();
     if problems.is_empty() {
-        Ok(value)
+        Ok(())
     } else {
         Err(problems.join("; "))
     }

@@ -183,6 +183,11 @@ fn a_tool_that_needs_approval_must_be_one_the_agent_may_call() {
         1,
         "a mode is one of the words the action knows"
     );
+    assert_eq!(
+        problems("    action: agent\n    prompt: x\n    tools: <AUTO>what it needs</AUTO>\n"),
+        ["`tools` cannot be <AUTO>: an agent's privileges are the author's to choose"],
+        "a model does not choose its own privileges"
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use orchestra_api::{
     ApiError, Finished, Message, ModelMode, Project, RunEvent, RunState, RunStatus, StepKey,
-    WaitingFor,
+    Stream, WaitingFor,
 };
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
@@ -27,16 +27,18 @@ use crate::progress::sanitize;
 const POLL: Duration = Duration::from_millis(300);
 
 /// What the person can type besides a message.
-const HELP: &str = "type a message and press Enter; /done accepts the last reply as the step's output; /reject [why] rejects it; /approve or /reject [why] answer a tool call; Ctrl-D leaves (the run waits)";
+const HELP: &str = "type a message and press Enter; /done accepts the last reply as the step's output; /reject [why] rejects the step; when a tool call waits, /approve or /reject [why] answer it; Ctrl-D leaves (the run waits)";
 
 /// A person's turn, as typed.
 #[derive(Debug, PartialEq, Eq)]
 enum Turn {
     /// A message for the model.
     Say(String),
-    /// Approve: the tool call that waits, or the conversation's last reply.
+    /// End the conversation: its last reply is the step's output.
+    Done,
+    /// Approve the tool call that waits.
     Approve(Option<String>),
-    /// Reject: the tool call that waits, or the step.
+    /// Reject the tool call that waits, or the step.
     Reject(Option<String>),
     /// Show what can be typed.
     Help,
@@ -59,7 +61,8 @@ impl Turn {
         let (name, rest) = command.split_once(' ').unwrap_or((command, ""));
         let rest = Some(rest.trim().to_owned()).filter(|rest| !rest.is_empty());
         match name {
-            "done" | "approve" => Self::Approve(rest),
+            "done" => Self::Done,
+            "approve" => Self::Approve(rest),
             "reject" => Self::Reject(rest),
             "help" => Self::Help,
             other => Self::Unknown(other.to_owned()),
@@ -138,7 +141,9 @@ impl Attached<'_> {
             };
             if !shown_history {
                 shown_history = true;
-                self.show_history(&state, waiting.as_ref());
+                if let Some(key) = self.show_history(&state, waiting.as_ref()) {
+                    self.printer.follow(&key);
+                }
             }
             let Some((key, kind)) = waiting else {
                 if row.status == RunStatus::Interrupted {
@@ -154,6 +159,9 @@ impl Attached<'_> {
             let prompt = match kind {
                 WaitingFor::Reply => "you> ".to_owned(),
                 WaitingFor::Approval => {
+                    // Lines typed while the model was answering are not taken as an answer to a
+                    // question the person has not seen yet.
+                    while lines.try_recv().is_ok() {}
                     let message = state
                         .waiting
                         .get(&key)
@@ -174,6 +182,7 @@ impl Attached<'_> {
                 );
                 return Outcome::Paused;
             };
+            self.printer.follow(&key);
             let step = key.as_str();
             let answered = match (Turn::parse(&line), kind) {
                 (Turn::Nothing, _) => continue,
@@ -185,16 +194,25 @@ impl Attached<'_> {
                     anstream::println!("there is no /{command}; {HELP}");
                     continue;
                 }
-                (Turn::Say(_), WaitingFor::Approval) => {
+                (Turn::Say(_) | Turn::Done, WaitingFor::Approval) => {
                     anstream::println!(
                         "a tool call waits for your answer: /approve, or /reject followed by why"
+                    );
+                    continue;
+                }
+                (Turn::Approve(_), WaitingFor::Reply) => {
+                    anstream::println!(
+                        "no tool call waits for approval; /done ends the conversation"
                     );
                     continue;
                 }
                 (Turn::Say(text), WaitingFor::Reply) => {
                     self.drive(|cancel| self.project.reply(self.run_id, step, text, cancel))
                 }
-                (Turn::Approve(comment), _) => self.drive(|cancel| {
+                (Turn::Done, WaitingFor::Reply) => {
+                    self.drive(|cancel| self.project.approve(self.run_id, step, true, None, cancel))
+                }
+                (Turn::Approve(comment), WaitingFor::Approval) => self.drive(|cancel| {
                     self.project
                         .approve(self.run_id, step, true, comment, cancel)
                 }),
@@ -239,7 +257,12 @@ impl Attached<'_> {
 
     /// Prints the conversation so far of the step that waits, or of the one named, or of the
     /// only one still going (a run that was interrupted waits for nothing).
-    fn show_history(&self, state: &RunState, waiting: Option<&(StepKey, WaitingFor)>) {
+    /// Returns the step whose conversation it is.
+    fn show_history(
+        &self,
+        state: &RunState,
+        waiting: Option<&(StepKey, WaitingFor)>,
+    ) -> Option<StepKey> {
         let going: Vec<&StepKey> = state
             .conversations
             .keys()
@@ -251,11 +274,9 @@ impl Attached<'_> {
         let key = match (waiting, going.as_slice()) {
             (Some((key, _)), _) => key.clone(),
             (None, [only]) => (*only).clone(),
-            _ => return,
+            _ => return None,
         };
-        let Some(messages) = state.conversations.get(&key) else {
-            return;
-        };
+        let messages = &state.conversations.get(&key)?.messages;
         anstream::println!("── conversation of `{key}` in run {} ──", self.run_id);
         for (at, message) in messages.iter().enumerate() {
             match message {
@@ -278,6 +299,7 @@ impl Attached<'_> {
             }
         }
         anstream::println!("({HELP})");
+        Some(key)
     }
 
     /// Runs `turn` (an answer, then the run going on) with the reply streaming, and Ctrl-C
@@ -326,20 +348,40 @@ impl Attached<'_> {
     }
 }
 
-/// Streams the replies of a run that goes on: the model's text as it comes, and its tool calls.
+/// Streams the replies of the step a person talks to as the run goes on: the model's text as it
+/// comes, and its tool calls (other steps' output is left to `orchestra show`).
 #[derive(Default)]
 struct Printer {
     /// Whether a reply is being printed (so the next line starts on a new one).
     replying: Mutex<bool>,
+    /// The step the person talks to.
+    step: Mutex<Option<StepKey>>,
 }
 
 impl Printer {
+    fn follow(&self, step: &StepKey) {
+        if let Ok(mut followed) = self.step.lock() {
+            *followed = Some(step.clone());
+        }
+    }
+
     fn event(&self, event: &RunEvent) {
+        let followed = self.step.lock().ok().and_then(|step| step.clone());
+        if event
+            .step()
+            .is_some_and(|step| Some(step) != followed.as_ref())
+        {
+            return;
+        }
         let Ok(mut replying) = self.replying.lock() else {
             return;
         };
         match event {
-            RunEvent::OutputChunk { step, text, .. } => {
+            RunEvent::OutputChunk {
+                step,
+                text,
+                stream: Stream::Text,
+            } => {
                 if !*replying {
                     anstream::print!("{}> ", step.id());
                     *replying = true;
@@ -445,7 +487,7 @@ mod tests {
             Turn::parse("shorter, please\n"),
             Turn::Say("shorter, please".to_owned())
         );
-        assert_eq!(Turn::parse("/done"), Turn::Approve(None));
+        assert_eq!(Turn::parse("/done"), Turn::Done);
         assert_eq!(
             Turn::parse("/approve looks safe"),
             Turn::Approve(Some("looks safe".to_owned()))

@@ -265,7 +265,9 @@ fn waits_for(project: &Project, run_id: &str) -> String {
                         "`{key}` waits for approval: `orchestra approve {run_id} {key}` (or `--reject`)"
                     ),
                     WaitingFor::Reply => {
-                        format!("`{key}` waits for your reply: `orchestra attach {run_id}`")
+                        format!(
+                            "`{key}` waits for your reply: `orchestra attach {run_id} --step {key}`"
+                        )
                     }
                 })
                 .collect()

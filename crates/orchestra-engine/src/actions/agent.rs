@@ -99,15 +99,40 @@ fn check(params: &IndexMap<String, Value>) -> Vec<ParamProblem> {
             .map(|items| items.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default()
     };
+    // Which tools an agent may call, and which wait for a person, are the author's decision: a
+    // model must not choose its own privileges.
+    let chosen_by_a_model: Vec<ParamProblem> = ["tools", "approve_tools"]
+        .into_iter()
+        .filter(|key| {
+            params
+                .get(*key)
+                .and_then(Value::as_str)
+                .and_then(orchestra_pipeline::model::auto_instruction)
+                .is_some()
+        })
+        .map(|key| ParamProblem {
+            param: key,
+            message: format!(
+                "`{key}` cannot be <AUTO>: an agent's privileges are the author's to choose"
+            ),
+            help: Some("list the tools by name".to_owned()),
+        })
+        .collect();
     let tools = names("tools");
     let approve = names("approve_tools");
-    approve
-        .iter()
-        .filter(|tool| !tools.contains(tool))
-        .map(|tool| ParamProblem {
-            param: "approve_tools",
-            message: format!("`{tool}` needs approval, but the step does not list it in `tools`"),
-            help: Some(format!("add `{tool}` to `tools`, or remove it here")),
-        })
+    chosen_by_a_model
+        .into_iter()
+        .chain(
+            approve
+                .iter()
+                .filter(|tool| !tools.contains(tool))
+                .map(|tool| ParamProblem {
+                    param: "approve_tools",
+                    message: format!(
+                        "`{tool}` needs approval, but the step does not list it in `tools`"
+                    ),
+                    help: Some(format!("add `{tool}` to `tools`, or remove it here")),
+                }),
+        )
         .collect()
 }

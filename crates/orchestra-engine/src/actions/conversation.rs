@@ -151,11 +151,12 @@ async fn turns(
     toolbox: &Toolbox,
     usage: &mut Usage,
 ) -> Result<Ending, Failure> {
-    let mut messages = if options.kept {
+    let kept = if options.kept {
         call.env.conversation(call.step)
     } else {
-        Vec::new()
+        crate::run::Conversation::default()
     };
+    let mut messages = kept.messages;
     if messages.is_empty() {
         let task = Message::User {
             text: options.prompt.to_owned(),
@@ -174,6 +175,12 @@ async fn turns(
         let pending = pending_calls(&messages);
         if !pending.is_empty() {
             for tool_call in pending {
+                // A call that started and has no result was cut short (the process died while
+                // it ran): its effect is unknown, so it is not run again; the model decides.
+                if kept.started.contains(&tool_call.id) {
+                    messages.push(cut_short(call, tool_call)?);
+                    continue;
+                }
                 match use_tool(call, options, toolbox, tool_call).await? {
                     Some(result) => messages.push(result),
                     None => return Ok(Ending::Parked),
@@ -236,9 +243,15 @@ async fn turns(
             });
         }
         let tools = if tools_left { toolbox.specs() } else { &[] };
+        // A person converses in words: the schema binds only the final answer.
+        let schema = if options.interactive && !closing {
+            None
+        } else {
+            options.schema
+        };
         let Turn {
             text, tool_calls, ..
-        } = ask(call, options, prepared, &request, tools, usage).await?;
+        } = ask(call, options, prepared, &request, tools, schema, usage).await?;
         if !tool_calls.is_empty() {
             if !tools_left {
                 return Err(Failure::fatal(format!(
@@ -284,6 +297,7 @@ async fn ask(
     prepared: &Prepared,
     messages: &[Message],
     tools: &[crate::models::ToolSpec],
+    output_schema: Option<&Value>,
     usage: &mut Usage,
 ) -> Result<Turn, Failure> {
     let streamer = Streamer::new(call);
@@ -293,7 +307,7 @@ async fn ask(
         tools,
         temperature: options.temperature,
         max_tokens: options.max_tokens,
-        output_schema: options.schema,
+        output_schema,
     };
     let sink = |text: &str| streamer.push(text);
     let turn = call.env.models().chat(chat, &sink).await;
@@ -372,6 +386,24 @@ async fn use_tool(
         content,
         is_error,
     }))
+}
+
+/// The result of a tool call that a crash cut short, told to the model.
+fn cut_short(call: &Call<'_>, tool_call: ToolCall) -> Result<Message, Failure> {
+    let content = "the run stopped while this call ran, so whether it took effect is unknown; check before calling it again".to_owned();
+    call.env.emit(RunEvent::ToolReturned {
+        step: call.step.clone(),
+        call_id: tool_call.id.clone(),
+        name: tool_call.name.clone(),
+        content: content.clone(),
+        is_error: true,
+    })?;
+    Ok(Message::Tool {
+        call_id: tool_call.id,
+        name: tool_call.name,
+        content,
+        is_error: true,
+    })
 }
 
 /// Keeps a message of the conversation in the run's log, when the conversation is kept.

@@ -129,7 +129,7 @@ pub trait Env: Send + Sync {
     /// of an interactive conversation.
     fn approval(&self, step: &StepKey) -> ApprovalState;
     /// The conversation of an agent step so far, as recorded (empty before its first turn).
-    fn conversation(&self, step: &StepKey) -> Vec<crate::models::Message>;
+    fn conversation(&self, step: &StepKey) -> crate::run::Conversation;
     /// Now, from the run's clock.
     fn now(&self) -> jiff::Timestamp;
     /// Runs another pipeline file as a child run and returns its outputs; cancelling

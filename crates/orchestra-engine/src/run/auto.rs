@@ -7,11 +7,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use indexmap::IndexMap;
-use orchestra_pipeline::ParamKind;
 use orchestra_pipeline::model::auto_instruction;
+use orchestra_pipeline::{ActionSpec, ParamKind, ParamSpec};
 use serde_json::{Value, json};
 
-use crate::models::{Candidate, ModelClient, ModelSettings, ask_json};
+use crate::models::{Candidate, ModelClient, ModelSettings, ask_json, fits};
 use crate::plan::{AutoAnswer, AutoValue, Graph, Plan, Work};
 use crate::result::Usage;
 
@@ -34,16 +34,24 @@ pub async fn choose(
     let settings = ModelSettings::orchestrator(&plan.models, pipeline_file, SYSTEM);
     let mut answers = Vec::with_capacity(plan.auto.len());
     for auto in &plan.auto {
-        if let Some(answer) = given.iter().find(|answer| answer.answers(auto)) {
-            answers.push(answer.clone());
-            continue;
-        }
         let cannot = |reason: String| {
             format!(
                 "the <AUTO> value of `{}.{}` could not be chosen: {reason}; write the value in the pipeline, or pin one (`orchestra compile --pin`)",
                 auto.step, auto.param
             )
         };
+        if let Some(answer) = given.iter().find(|answer| answer.answers(auto)) {
+            // A pinned, kept or reused answer is checked like a chosen one: it must fit.
+            let kind = param_kind(plan, auto).map_err(cannot)?;
+            fits(&answer.value, &kind_schema(kind)).map_err(|problem| {
+                cannot(format!(
+                    "{} ({}) does not fit the parameter: {problem}",
+                    answer.value, answer.source
+                ))
+            })?;
+            answers.push(answer.clone());
+            continue;
+        }
         let (prompt, schema) = question(models, plan, auto).map_err(cannot)?;
         let (reply, model) = ask_json(
             models,
@@ -92,14 +100,7 @@ fn question(
     plan: &Plan,
     auto: &AutoValue,
 ) -> Result<(String, Value), String> {
-    let (action, params) = params_of(&plan.graph, &auto.step)
-        .ok_or_else(|| format!("the pipeline has no action step `{}`", auto.step))?;
-    let spec = crate::actions::action(action)
-        .ok_or_else(|| format!("the action `{action}` does not exist"))?;
-    let param = spec
-        .spec
-        .param(&auto.param)
-        .ok_or_else(|| format!("`{action}` takes no `{}`", auto.param))?;
+    let (action, params, spec, param) = parameter(plan, auto)?;
     let mut prompt = format!(
         "You are the orchestrator of the pipeline `{}`{}. Its author left the value of one parameter of one of its steps for you to choose.\n\nStep: `{}`, action `{action}` ({})\nParameter: `{}`: {}\nThe author's instruction: {}\n",
         plan.pipeline,
@@ -108,7 +109,7 @@ fn question(
             .map(|name| format!(" ({name})"))
             .unwrap_or_default(),
         auto.step,
-        spec.spec.summary,
+        spec.summary,
         auto.param,
         param.summary,
         auto.instruction,
@@ -124,11 +125,7 @@ fn question(
         crate::cut_to(&mut settings, 4_000);
         let _ = write!(prompt, "The step's other settings:\n{settings}\n");
     }
-    let mut value_schema = match param.kind.json_schema() {
-        // A reference into the pipeline's schema means nothing alone: a duration is text.
-        schema if schema.get("$ref").is_some() => json!({ "type": "string" }),
-        schema => schema,
-    };
+    let mut value_schema = kind_schema(param.kind);
     if matches!(param.kind, ParamKind::Model) {
         let candidates = models.candidates();
         if candidates.is_empty() {
@@ -150,6 +147,42 @@ fn question(
         "additionalProperties": false
     });
     Ok((prompt, schema))
+}
+
+/// Where an `<AUTO>` value is: the action's name, the step's parameters, the action's spec and
+/// the parameter's.
+type Place<'p> = (
+    &'p str,
+    &'p IndexMap<String, Value>,
+    &'static ActionSpec,
+    &'static ParamSpec,
+);
+
+/// The step and parameter an `<AUTO>` value belongs to.
+fn parameter<'p>(plan: &'p Plan, auto: &AutoValue) -> Result<Place<'p>, String> {
+    let (action, params) = params_of(&plan.graph, &auto.step)
+        .ok_or_else(|| format!("the pipeline has no action step `{}`", auto.step))?;
+    let spec = &crate::actions::action(action)
+        .ok_or_else(|| format!("the action `{action}` does not exist"))?
+        .spec;
+    let param = spec
+        .param(&auto.param)
+        .ok_or_else(|| format!("`{action}` takes no `{}`", auto.param))?;
+    Ok((action, params, spec, param))
+}
+
+/// The kind of the parameter an `<AUTO>` value belongs to.
+fn param_kind(plan: &Plan, auto: &AutoValue) -> Result<ParamKind, String> {
+    parameter(plan, auto).map(|(_, _, _, param)| param.kind)
+}
+
+/// The JSON Schema of a value of this kind.
+fn kind_schema(kind: ParamKind) -> Value {
+    match kind.json_schema() {
+        // A reference into the pipeline's schema means nothing alone: a duration is text.
+        schema if schema.get("$ref").is_some() => json!({ "type": "string" }),
+        schema => schema,
+    }
 }
 
 /// The action and parameters of the step with this id, wherever it is in the plan.

@@ -26,7 +26,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub use inputs::{InputError, resolve_inputs};
-pub use state::{Answer, FoldError, RunState, StepState, Waiting, WaitingFor};
+pub use state::{Answer, Conversation, FoldError, RunState, StepState, Waiting, WaitingFor};
 
 use self::context::{Frame, Scope};
 use self::scope::ScopeEnd;
@@ -386,7 +386,7 @@ impl Env for StepEnv<'_> {
         }
     }
 
-    fn conversation(&self, step: &StepKey) -> Vec<crate::models::Message> {
+    fn conversation(&self, step: &StepKey) -> Conversation {
         self.shared
             .state
             .lock()
@@ -451,20 +451,18 @@ fn run_at_depth(
             })?;
         // A resumed run continues from its log; its state must not already hold a cancel.
         state.cancel_requested = false;
-        // `<AUTO>` values are chosen once, when the run starts; a resumed run uses its answers.
+        // `<AUTO>` values are chosen once, when the run starts; a resumed run uses its answers
+        // (and has only the values it never got chosen, if its start failed at that).
         let mut plan = request.plan;
-        let chosen = if resuming {
-            Ok(state.auto.clone())
-        } else {
-            auto::choose(
-                services.models.as_ref(),
-                &plan,
-                &request.pipeline_file,
-                &request.auto,
-                &mut crate::result::Usage::default(),
-            )
-            .await
-        };
+        let recorded = state.auto.clone();
+        let chosen = auto::choose(
+            services.models.as_ref(),
+            &plan,
+            &request.pipeline_file,
+            if resuming { &recorded } else { &request.auto },
+            &mut crate::result::Usage::default(),
+        )
+        .await;
         if let Ok(answers) = &chosen {
             auto::apply(&mut plan, answers);
         }
@@ -511,26 +509,27 @@ fn run_at_depth(
                     .parent
                     .map(|(run, step)| crate::event::Parent { run, step }),
             });
-            match chosen {
-                Ok(answers) if answers.is_empty() => {}
-                Ok(answers) => opening.push(RunEvent::AutoResolved { answers }),
-                // Nothing can run with a value nobody chose: the run ends before its steps.
-                Err(reason) => {
-                    opening.push(RunEvent::RunFinished {
-                        status: RunStatus::Failed,
-                        outputs: Map::new(),
-                        error: Some(reason.clone()),
-                    });
-                    shared.commit(opening).map_err(RunError::Store)?;
-                    return Ok(RunOutcome {
-                        status: RunStatus::Failed,
-                        outputs: Map::new(),
-                        error: Some(reason),
-                    });
-                }
-            }
             for (step, result) in request.reuse {
                 opening.push(RunEvent::StepFinished { step, result });
+            }
+        }
+        match chosen {
+            Ok(answers) if answers.is_empty() || answers == recorded => {}
+            Ok(answers) => opening.insert(1, RunEvent::AutoResolved { answers }),
+            // Nothing can run with a value nobody chose: the run ends before its steps.
+            Err(reason) => {
+                opening.truncate(1);
+                opening.push(RunEvent::RunFinished {
+                    status: RunStatus::Failed,
+                    outputs: Map::new(),
+                    error: Some(reason.clone()),
+                });
+                shared.commit(opening).map_err(RunError::Store)?;
+                return Ok(RunOutcome {
+                    status: RunStatus::Failed,
+                    outputs: Map::new(),
+                    error: Some(reason),
+                });
             }
         }
         shared.commit(opening).map_err(RunError::Store)?;

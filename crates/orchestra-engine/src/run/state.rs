@@ -56,6 +56,16 @@ pub enum WaitingFor {
     Reply,
 }
 
+/// An agent step's conversation so far, as its log holds it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Conversation {
+    /// The task, the model's replies, what the tools returned and what a person wrote.
+    pub messages: Vec<Message>,
+    /// The tool calls that were started; one started with no result was cut short by a crash,
+    /// and is not run again blindly.
+    pub started: HashSet<String>,
+}
+
 /// Everything known about a run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunState {
@@ -81,9 +91,8 @@ pub struct RunState {
     pub waiting: HashMap<StepKey, Waiting>,
     /// Answers to approvals.
     pub answers: HashMap<StepKey, Answer>,
-    /// The conversations of agent steps so far: the task, the model's replies, what the tools
-    /// returned and what a person wrote.
-    pub conversations: HashMap<StepKey, Vec<Message>>,
+    /// The conversations of agent steps so far.
+    pub conversations: HashMap<StepKey, Conversation>,
     /// Someone asked the run to stop.
     pub cancel_requested: bool,
     /// Steps that failed since the run started or resumed (the circuit breaker counts them).
@@ -214,7 +223,20 @@ impl RunState {
                 self.conversations
                     .entry(step.clone())
                     .or_default()
+                    .messages
                     .push(message.clone());
+            }
+            RunEvent::ToolCalled { step, call } => {
+                // An approval answers one tool call, and is spent when the call starts: the
+                // next call that needs one asks again, and a call cut short is never run again
+                // on the strength of it.
+                self.answers.remove(step);
+                self.waiting.remove(step);
+                self.conversations
+                    .entry(step.clone())
+                    .or_default()
+                    .started
+                    .insert(call.id.clone());
             }
             RunEvent::ToolReturned {
                 step,
@@ -223,12 +245,10 @@ impl RunState {
                 content,
                 is_error,
             } => {
-                // An approval answers one tool call: the next call that needs one asks again.
-                self.answers.remove(step);
-                self.waiting.remove(step);
                 self.conversations
                     .entry(step.clone())
                     .or_default()
+                    .messages
                     .push(Message::Tool {
                         call_id: call_id.clone(),
                         name: name.clone(),
@@ -295,7 +315,6 @@ impl RunState {
             | RunEvent::AttemptFailed { .. }
             | RunEvent::Usage { .. }
             | RunEvent::ModelPrepared { .. }
-            | RunEvent::ToolCalled { .. }
             | RunEvent::Artifact { .. } => {}
         }
         Ok(())
