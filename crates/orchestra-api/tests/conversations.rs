@@ -8,7 +8,7 @@ use common::llm::{events, lab};
 use common::{Lab, assert_run, output};
 use orchestra_api::{Finished, Message, RunEvent, RunStatus, WaitingFor};
 use orchestra_llm_server::{LlmServer, Reply};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 /// An agent that may read and write files, and must ask before it writes.
@@ -27,22 +27,6 @@ fn waits(lab: &Lab, run: &str) -> Vec<(String, WaitingFor, String)> {
         .collect();
     waiting.sort_by(|a, b| a.0.cmp(&b.0));
     waiting
-}
-
-/// The roles and texts of the messages a request sent, but its system prompt.
-fn conversation(body: &Value) -> Vec<(String, String)> {
-    body["messages"]
-        .as_array()
-        .expect("a chat request has messages")
-        .iter()
-        .filter(|message| message["role"] != "system")
-        .map(|message| {
-            (
-                message["role"].as_str().unwrap_or_default().to_owned(),
-                message["content"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
 }
 
 async fn approve(lab: &Lab, run: &str, step: &str, approved: bool, comment: &str) -> Finished {
@@ -105,7 +89,7 @@ async fn a_tool_call_that_needs_approval_waits_and_runs_only_once_approved() {
         2,
         "the first reply is not asked for again after the pause: the conversation was kept"
     );
-    let sent = conversation(&requests[1].body);
+    let sent = requests[1].conversation();
     assert_eq!(
         sent[0],
         (
@@ -140,7 +124,7 @@ async fn a_refused_tool_call_does_not_run_and_the_model_is_told_why() {
     assert!(!lab.path("out.txt").exists(), "a refused call never runs");
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
-    let sent = conversation(&requests[1].body);
+    let sent = requests[1].conversation();
     let (role, refusal) = &sent[2];
     assert_eq!(role, "tool");
     assert!(
@@ -215,7 +199,7 @@ async fn an_interactive_agent_takes_turns_with_a_person_until_they_are_done() {
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(
-        conversation(&requests[1].body),
+        requests[1].conversation(),
         [
             ("user".to_owned(), "Plan the launch with me.".to_owned()),
             (
@@ -337,7 +321,7 @@ async fn an_interactive_step_with_a_schema_gives_a_final_answer_that_fits() {
         2,
         "a last reply that does not fit asks for the final answer"
     );
-    let last = conversation(&requests[1].body);
+    let last = requests[1].conversation();
     assert!(
         last.last()
             .is_some_and(|(role, text)| role == "user" && text.contains("final answer")),
@@ -393,7 +377,7 @@ async fn a_tool_call_cut_short_is_not_run_again_when_the_run_resumes() {
         2,
         "the first reply was kept; only the next turn is asked"
     );
-    let sent = conversation(&requests[1].body);
+    let sent = requests[1].conversation();
     assert!(
         sent.iter().any(
             |(role, text)| role == "tool" && text.contains("whether it took effect is unknown")

@@ -16,22 +16,6 @@ const KEY: &str = "chat-key-93e1b7c04f";
 
 const CHAT: &str = "orchestra: 1\nid: chat\nsteps:\n  - id: plan\n    action: agent\n    prompt: Plan the launch with me.\n    model: smart\n    mode: interactive\n";
 
-/// The roles and texts of a request's messages.
-fn messages(body: &Value) -> Vec<(String, String)> {
-    body["messages"]
-        .as_array()
-        .expect("a chat request has messages")
-        .iter()
-        .filter(|message| message["role"] != "system")
-        .map(|message| {
-            (
-                message["role"].as_str().unwrap_or_default().to_owned(),
-                message["content"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn a_conversation_goes_on_where_it_was_after_its_process_is_killed() {
     let server = LlmServer::start();
@@ -127,7 +111,7 @@ fn a_conversation_goes_on_where_it_was_after_its_process_is_killed() {
         "the interrupted turn is asked once more, and only it"
     );
     assert_eq!(
-        messages(&requests[2].body),
+        requests[2].conversation(),
         [
             ("user".to_owned(), "Plan the launch with me.".to_owned()),
             (

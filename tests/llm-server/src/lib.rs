@@ -179,6 +179,27 @@ pub struct Received {
     pub body: Value,
 }
 
+impl Received {
+    /// The role and text of each message of an OpenAI chat request, but its system prompt.
+    pub fn conversation(&self) -> Vec<(String, String)> {
+        self.body["messages"]
+            .as_array()
+            .map(|messages| {
+                messages
+                    .iter()
+                    .filter(|message| message["role"] != "system")
+                    .map(|message| {
+                        (
+                            message["role"].as_str().unwrap_or_default().to_owned(),
+                            message["content"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// What the server answers to one request.
 ///
 /// Whether the answer streams is the request's choice (`"stream": true` in its body), as with the

@@ -85,15 +85,9 @@ pub fn run(
         Ok(row) => row.id,
         Err(error) => return report_error(&ApiError::from(error)),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            anstream::eprintln!("error: cannot start the runtime: {error}");
-            return Outcome::Unusable;
-        }
+        Err(outcome) => return outcome,
     };
     let lines = read_lines();
     let printer = Arc::new(Printer::default());

@@ -19,6 +19,17 @@ use orchestra_pipeline::Checked;
 
 use crate::Outcome;
 
+/// The runtime a command drives runs on, or why there is none (said on standard error).
+pub fn runtime() -> Result<tokio::runtime::Runtime, Outcome> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            anstream::eprintln!("error: cannot start the runtime: {error}");
+            Outcome::Unusable
+        })
+}
+
 /// Prints a value as pretty JSON, the form every `--json` output takes.
 pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Outcome {
     match serde_json::to_string_pretty(value) {

@@ -166,15 +166,9 @@ fn drive<'a>(
     verbose: bool,
     start: impl FnOnce(CancellationToken) -> Drive<'a>,
 ) -> Outcome {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            anstream::eprintln!("error: cannot start the runtime: {error}");
-            return Outcome::Unusable;
-        }
+        Err(outcome) => return outcome,
     };
     let progress = Progress::new(total, verbose);
     let printer = Arc::clone(&progress);
