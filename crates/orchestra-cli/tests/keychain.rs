@@ -9,11 +9,10 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Project;
+use common::{Project, assert_in_no_file};
 use orchestra_llm_server::{LlmServer, Reply};
 use serde_json::Value;
 
@@ -176,16 +175,6 @@ fn status_line(project: &Project, env: &[(&str, &str)], provider: &str) -> (Stri
     (line, stdout)
 }
 
-/// Asserts that no file under `folder` holds the key; how many files were searched.
-fn assert_key_in_no_file(folder: &Path, what: &str) -> usize {
-    let (found, searched) = orchestra_llm_server::files_holding(folder, KEY);
-    assert!(
-        found.is_empty(),
-        "{what} holds the key in no file (of {searched}), but these hold it: {found:?}"
-    );
-    searched
-}
-
 #[test]
 fn a_key_set_in_the_keychain_reaches_the_provider_and_no_file() {
     let keychain = SecretService::start();
@@ -264,13 +253,15 @@ fn a_key_set_in_the_keychain_reaches_the_provider_and_no_file() {
         Some(&format!("Bearer {KEY}")),
         "the key from the keychain is sent to OPENAI_BASE_URL, and OPENAI_API_KEY is not set"
     );
-    assert_key_in_no_file(
+    assert_in_no_file(
         project.dir.path(),
+        KEY,
         "the project (its run store, its run folder)",
     );
-    assert_key_in_no_file(project.global.path(), "the global folder");
-    let keyrings = assert_key_in_no_file(
+    assert_in_no_file(project.global.path(), KEY, "the global folder");
+    let keyrings = assert_in_no_file(
         &keychain.home.path().join("data"),
+        KEY,
         "the keyring's own data (its keyrings are encrypted)",
     );
     assert!(
@@ -375,8 +366,9 @@ fn assert_stored_in_the_file(address: &str, limit: Duration) -> String {
         )),
         "`auth remove` says what it removed, and that there was no keychain to search: {stdout}"
     );
-    assert_key_in_no_file(
+    assert_in_no_file(
         project.global.path(),
+        KEY,
         "the key file, once the key is removed,",
     );
     reason
@@ -441,8 +433,9 @@ fn a_key_set_in_the_keychain_replaces_the_copy_in_the_key_file() {
         ),
         "`auth set` says where the key went, that the file's copy is gone, and what takes precedence"
     );
-    assert_key_in_no_file(
+    assert_in_no_file(
         project.global.path(),
+        KEY,
         "the global folder, once the key moved,",
     );
     let status = key_status(&project, &with_variable, "openai");

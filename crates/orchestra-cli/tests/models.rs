@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Project, repo};
+use common::{Project, assert_in_no_file, repo};
 use orchestra_llm_server::{LlmServer, Reply};
 use serde_json::{Value, json};
 
@@ -120,12 +120,6 @@ fn script(server: &LlmServer) {
 }
 
 /// Asserts that no file under `folder` holds the key, and says how many were searched.
-fn assert_key_nowhere(folder: &Path) -> usize {
-    let (found, searched) = orchestra_llm_server::files_holding(folder, KEY);
-    assert!(found.is_empty(), "the key is in {found:?}");
-    searched
-}
-
 #[test]
 fn the_research_brief_runs_against_a_provider_keeps_its_key_secret_and_replays_offline() {
     let server = LlmServer::start();
@@ -208,8 +202,8 @@ fn the_research_brief_runs_against_a_provider_keeps_its_key_secret_and_replays_o
         "the judges' findings are in the QC report: {qc}"
     );
     assert!(!qc.contains("could not run"), "every judge ran: {qc}");
-    let searched =
-        assert_key_nowhere(project.dir.path()) + assert_key_nowhere(project.global.path());
+    let searched = assert_in_no_file(project.dir.path(), KEY, "the project")
+        + assert_in_no_file(project.global.path(), KEY, "the global folder");
     assert!(
         searched >= 5,
         "the run store, the recording, the brief and the pipelines were searched"

@@ -6,30 +6,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{Project, repo};
+use common::{Project, assert_in_no_file, git, repo};
 use orchestra_llm_server::{LlmServer, Reply};
 use serde_json::json;
 
 const KEY: &str = "review-key-6b2f81d09e";
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Reviewer",
-            "-c",
-            "user.email=reviewer@example.com",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?} succeeds");
-}
 
 /// The example project as a git repository whose branch `feature` changes `app/login.py` from
 /// the example data's `login-before.py` to `login-after.py` (as `scripts/start` builds it for the
@@ -208,8 +190,7 @@ fn the_pr_review_runs_for_real_then_replays_offline() {
             && review.contains("keep the parameterised query"),
         "the review holds the critic's summary, the findings and the design review:\n{review}"
     );
-    let (found, searched) = orchestra_llm_server::files_holding(project.dir.path(), KEY);
-    assert!(found.is_empty(), "the key is in {found:?}");
+    let searched = assert_in_no_file(project.dir.path(), KEY, "the repository");
     assert!(
         searched >= 5,
         "the store, recording, review and pipelines were searched"

@@ -6,9 +6,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{Project, repo};
+use common::{Project, assert_in_no_file, git, repo};
 use orchestra_llm_server::{LlmServer, Reply};
 use serde_json::json;
 
@@ -39,19 +38,12 @@ fn broken_crate() -> Project {
         ".orchestra/\ntarget/\nCargo.lock\n*.json\n",
     )
     .expect("ignores");
-    for args in [
-        &["init", "--quiet", "--initial-branch=main"][..],
-        &["add", "."],
+    git(dir, &["init", "--quiet", "--initial-branch=main"]);
+    git(dir, &["add", "."]);
+    git(
+        dir,
         &["commit", "--quiet", "-m", "A calculator whose test fails"],
-    ] {
-        let status = Command::new("git")
-            .args(["-c", "user.name=Dev", "-c", "user.email=dev@example.com"])
-            .args(args)
-            .current_dir(dir)
-            .status()
-            .expect("git runs");
-        assert!(status.success(), "git {args:?} succeeds");
-    }
+    );
     project
 }
 
@@ -142,8 +134,7 @@ fn the_regression_loop_fixes_a_failing_test_with_an_approved_write_then_replays(
             .any(|(role, text)| role == "tool" && text.contains("a - b")),
         "the agent read the broken code: {read_back:?}"
     );
-    let (found, _) = orchestra_llm_server::files_holding(project.dir.path(), KEY);
-    assert!(found.is_empty(), "the key is in {found:?}");
+    assert_in_no_file(project.dir.path(), KEY, "the crate");
 
     // Kept for whoever refreshes the example's shipped recording (see docs/models.md).
     let _ = std::fs::copy(

@@ -110,3 +110,37 @@ impl Project {
         runs[0]["id"].as_str().expect("a run id").to_owned()
     }
 }
+
+/// Asserts that no file under `folder` (searched through every sub-folder; `what` says what it
+/// is) holds `secret`, and returns how many files were searched.
+pub fn assert_in_no_file(folder: &Path, secret: &str, what: &str) -> usize {
+    let (found, searched) = orchestra_llm_server::files_holding(folder, secret);
+    assert!(
+        found.is_empty(),
+        "{what} holds the secret in no file (of {searched}), but these hold it: {found:?}"
+    );
+    searched
+}
+
+/// Runs git in `dir` as a fixed author at a fixed time, so that commits (and so diffs and
+/// recordings made from them) are the same on every machine.
+pub fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Reviewer",
+            "-c",
+            "user.email=reviewer@example.com",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .status()
+        .expect("git runs");
+    assert!(
+        status.success(),
+        "git {args:?} succeeds in {}",
+        dir.display()
+    );
+}

@@ -373,36 +373,35 @@ async fn use_tool(
             Err(failure) => (failure.message, true),
         },
     };
-    call.env.emit(RunEvent::ToolReturned {
-        step: call.step.clone(),
-        call_id: tool_call.id.clone(),
-        name: tool_call.name.clone(),
-        content: content.clone(),
-        is_error,
-    })?;
-    Ok(Some(Message::Tool {
-        call_id: tool_call.id,
-        name: tool_call.name,
-        content,
-        is_error,
-    }))
+    returned(call, tool_call, content, is_error).map(Some)
 }
 
 /// The result of a tool call that a crash cut short, told to the model.
 fn cut_short(call: &Call<'_>, tool_call: ToolCall) -> Result<Message, Failure> {
     let content = "the run stopped while this call ran, so whether it took effect is unknown; check before calling it again".to_owned();
+    returned(call, tool_call, content, true)
+}
+
+/// Records what a tool call returned (the model reads it, and the run's log keeps it) and gives
+/// it as the conversation's message.
+fn returned(
+    call: &Call<'_>,
+    tool_call: ToolCall,
+    content: String,
+    is_error: bool,
+) -> Result<Message, Failure> {
     call.env.emit(RunEvent::ToolReturned {
         step: call.step.clone(),
         call_id: tool_call.id.clone(),
         name: tool_call.name.clone(),
         content: content.clone(),
-        is_error: true,
+        is_error,
     })?;
     Ok(Message::Tool {
         call_id: tool_call.id,
         name: tool_call.name,
         content,
-        is_error: true,
+        is_error,
     })
 }
 
