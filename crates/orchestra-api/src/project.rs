@@ -240,6 +240,7 @@ impl Project {
         };
         let auto = self.known_answers(file, &plan, options.reuse.as_deref())?;
         let pipeline_id = plan.pipeline.clone();
+        let has_auto = !plan.auto.is_empty();
         let run_id = uuid::Uuid::now_v7().to_string();
         let _driving = self.drive(&run_id)?;
         let request = RunRequest {
@@ -260,8 +261,9 @@ impl Project {
             ..RunOptions::default()
         };
         let outcome = orchestra_engine::run::run(request, self.services(), run_options).await?;
-        // What the orchestrator chose for this run is what the next run starts from.
-        if let Ok(state) = self.state(&run_id) {
+        // What the orchestrator chose for this run is what the next run starts from (read back
+        // from the log only when the pipeline has such values).
+        if has_auto && let Ok(state) = self.state(&run_id) {
             self.remember(&pipeline_id, &state.auto);
         }
         Ok(Finished { run_id, outcome })
