@@ -55,6 +55,10 @@ pub struct StartOptions {
     pub cancel: CancellationToken,
 }
 
+/// The results an earlier run lends a re-run, and the commit its branch starts from (for a
+/// pipeline with a repository).
+type Reusable = (Vec<(StepKey, orchestra_engine::StepResult)>, Option<String>);
+
 /// A run that ended or paused.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finished {
@@ -165,6 +169,7 @@ impl Project {
         let mut services =
             Services::new(Arc::clone(&self.store) as Arc<dyn orchestra_engine::services::RunSink>);
         services.models = self.model_client();
+        services.versioning = Some(Arc::new(crate::git::Git));
         services
     }
 
@@ -233,9 +238,9 @@ impl Project {
     pub async fn start(&self, file: &Path, options: StartOptions) -> Result<Finished, ApiError> {
         let checked = self.check(file)?;
         let (plan, pipeline, snapshot) = plan(checked, self.global_dir.clone())?;
-        let reuse = match (&options.from, &options.reuse) {
+        let (reuse, base) = match (&options.from, &options.reuse) {
             (Some(from), Some(reuse)) => self.reusable(&plan, from, reuse)?,
-            (None, None) => Vec::new(),
+            (None, None) => (Vec::new(), None),
             _ => return Err(ApiError::Refused("`--from` and `--reuse` go together: re-run from a step, reusing an earlier run's results".to_owned())),
         };
         let auto = self.known_answers(file, &plan, options.reuse.as_deref())?;
@@ -245,6 +250,7 @@ impl Project {
         let _driving = self.drive(&run_id)?;
         let request = RunRequest {
             workspace: self.workspace(file, &pipeline, &run_id),
+            repo: self.repo_request(file, &pipeline, base)?,
             run_id: run_id.clone(),
             plan,
             snapshot,
@@ -299,13 +305,10 @@ impl Project {
     }
 
     /// The results of an earlier run that a re-run from `from` reuses: every step that is not
-    /// `from` and does not come after it.
-    fn reusable(
-        &self,
-        plan: &Plan,
-        from: &str,
-        reuse: &str,
-    ) -> Result<Vec<(StepKey, orchestra_engine::StepResult)>, ApiError> {
+    /// `from` and does not come after it. For a run with a repository, the steps that had
+    /// succeeded when the earlier run reached `from`, and its branch's commit then, which the
+    /// new run's branch starts from.
+    fn reusable(&self, plan: &Plan, from: &str, reuse: &str) -> Result<Reusable, ApiError> {
         if !plan.graph.steps.iter().any(|step| step.id == from) {
             return Err(ApiError::Refused(format!(
                 "the pipeline has no top-level step `{from}` to re-run from"
@@ -319,6 +322,33 @@ impl Project {
             )));
         }
         let after = downstream(plan, from);
+        let (at, _) = crate::git::checkpoint(&self.history(&earlier.id)?, from)?;
+        if let Some(git) = &at.git {
+            let reused = at
+                .steps
+                .iter()
+                .filter(|(key, step)| {
+                    let top = key
+                        .as_str()
+                        .split(['/', '[', '#'])
+                        .next()
+                        .unwrap_or_default();
+                    !after.iter().any(|later| later == top)
+                        && at.status(&StepKey::new("", top)) == StepStatus::Succeeded
+                        && step.status == StepStatus::Succeeded
+                })
+                .filter_map(|(key, step)| {
+                    let result = step.result.clone()?;
+                    let reused = orchestra_engine::StepResult {
+                        reused_from: Some(format!("{}/{key}", earlier.id)),
+                        attempts: 0,
+                        ..result
+                    };
+                    Some((key.clone(), reused))
+                })
+                .collect();
+            return Ok((reused, Some(git.head.clone())));
+        }
         let rows = self.store.steps(&earlier.id)?;
         let top = |key: &str| {
             key.split(['/', '[', '#'])
@@ -338,7 +368,7 @@ impl Project {
             })
             .map(|row| row.step.clone())
             .collect();
-        Ok(rows
+        let reused = rows
             .into_iter()
             .filter_map(|row| {
                 let result = row.result?;
@@ -352,7 +382,8 @@ impl Project {
                         (StepKey::new("", &row.step), reused)
                     })
             })
-            .collect())
+            .collect();
+        Ok((reused, None))
     }
 
     /// Resumes an interrupted, failed, cancelled or paused run: finished steps keep their
@@ -360,17 +391,47 @@ impl Project {
     pub async fn resume(&self, run: &str, cancel: CancellationToken) -> Result<Finished, ApiError> {
         let row = self.store.run(run)?;
         self.may_take_over(&row)?;
-        let (plan, snapshot) = self.snapshot_plan(&row)?;
+        let (plan, pipeline, snapshot) = self.snapshot_plan(&row)?;
         self.store.claim(&row)?;
-        self.continue_run(&row, plan, snapshot, cancel).await
+        self.continue_run(&row, plan, &pipeline, snapshot, cancel)
+            .await
+    }
+
+    /// Replays a run from one of its top-level steps: a new run starts with the results the
+    /// earlier one had when it reached `step`, and, for a pipeline with a repository, on a new
+    /// branch from the earlier run's branch at that moment; it runs `step` and what follows
+    /// with the pipeline file as it is now and the earlier run's inputs.
+    pub async fn replay(
+        &self,
+        run: &str,
+        step: &str,
+        cancel: CancellationToken,
+    ) -> Result<Finished, ApiError> {
+        let row = self.store.run(run)?;
+        let state = self.state(&row.id)?;
+        let (_, reached) = crate::git::checkpoint(&self.history(&row.id)?, step)?;
+        if !reached {
+            return Err(ApiError::Refused(format!(
+                "run `{}` never reached the step `{step}`, so there is no checkpoint to replay from",
+                row.id
+            )));
+        }
+        let options = StartOptions {
+            inputs: state.inputs,
+            from: Some(step.to_owned()),
+            reuse: Some(row.id.clone()),
+            cancel,
+        };
+        self.start(Path::new(&row.file), options).await
     }
 
     /// The plan of the pipeline snapshot a run started with, refused when it no longer
     /// validates (a prompt layer or sub-pipeline it needs is gone).
-    fn snapshot_plan(&self, row: &RunRow) -> Result<(Plan, String), ApiError> {
-        plan(self.check_snapshot(row), self.global_dir.clone())
-            .map(|(plan, _, snapshot)| (plan, snapshot))
-            .map_err(|error| match error {
+    fn snapshot_plan(
+        &self,
+        row: &RunRow,
+    ) -> Result<(Plan, orchestra_pipeline::Pipeline, String), ApiError> {
+        plan(self.check_snapshot(row), self.global_dir.clone()).map_err(|error| match error {
                 ApiError::Invalid(report) => ApiError::Refused(format!(
                     "the pipeline run `{}` started with no longer validates ({} errors; first: {}), so it cannot go on",
                     row.id,
@@ -386,11 +447,13 @@ impl Project {
         &self,
         row: &RunRow,
         plan: Plan,
+        pipeline: &orchestra_pipeline::Pipeline,
         snapshot: String,
         cancel: CancellationToken,
     ) -> Result<Finished, ApiError> {
         let _driving = self.drive(&row.id)?;
         let request = RunRequest {
+            repo: self.repo_request(Path::new(&row.file), pipeline, None)?,
             run_id: row.id.clone(),
             plan,
             snapshot,
@@ -539,7 +602,7 @@ impl Project {
                 row.status.as_str()
             )));
         }
-        let (plan, snapshot) = self.snapshot_plan(&row)?;
+        let (plan, pipeline, snapshot) = self.snapshot_plan(&row)?;
         let state = self.state(&row.id)?;
         let key = waiting_step(&state, &row.id, step)?;
         if state.answers.contains_key(&key) {
@@ -563,7 +626,8 @@ impl Project {
         let by = std::env::var("USER").ok().filter(|user| !user.is_empty());
         self.store
             .append(&row.id, &[(jiff::Timestamp::now(), answer(key, by))])?;
-        self.continue_run(&row, plan, snapshot, cancel).await
+        self.continue_run(&row, plan, &pipeline, snapshot, cancel)
+            .await
     }
 
     /// A run's state, as the fold of its log: which steps wait for a person and for what, and

@@ -146,6 +146,39 @@ enum Command {
         #[command(flatten)]
         models: ModelArgs,
     },
+    /// Run again from a checkpoint: a new run starts with the results an earlier run had when
+    /// it reached STEP and, for a pipeline with a repository, on a new branch from the commit
+    /// the earlier run's branch was at then.
+    Replay {
+        /// The earlier run's id (or the start of it).
+        #[arg(value_name = "RUN")]
+        run: String,
+        /// The top-level step to replay from.
+        #[arg(long, value_name = "STEP")]
+        at: String,
+        /// Print the result as JSON when the run ends.
+        #[arg(long)]
+        json: bool,
+        /// Show what the steps print as they run.
+        #[arg(long, short)]
+        verbose: bool,
+        #[command(flatten)]
+        models: ModelArgs,
+    },
+    /// Remove the branches and worktrees of runs that finished some time ago. A running,
+    /// paused or interrupted run keeps its own; a branch holding commits a person made there is
+    /// kept; a worktree with uncommitted changes is kept unless `--force`.
+    Cleanup {
+        /// Only runs that finished longer ago than this (`14d`, `12h`, `0s` for all).
+        #[arg(long, value_name = "AGE", default_value = "14d")]
+        older_than: String,
+        /// Remove worktrees with uncommitted changes too.
+        #[arg(long)]
+        force: bool,
+        /// Print what was removed and kept as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Answer an approval a run waits for, and continue the run.
     Approve {
         /// The run's id (or the start of it).
@@ -338,6 +371,25 @@ fn main() -> ExitCode {
             verbose,
             models,
         } => commands::run::resume(&run, json, verbose, &models.mode(), global_dir.as_deref()),
+        Command::Replay {
+            run,
+            at,
+            json,
+            verbose,
+            models,
+        } => commands::run::replay(
+            &run,
+            &at,
+            json,
+            verbose,
+            &models.mode(),
+            global_dir.as_deref(),
+        ),
+        Command::Cleanup {
+            older_than,
+            force,
+            json,
+        } => commands::cleanup::run(&older_than, force, json, global_dir.as_deref()),
         Command::Approve {
             run,
             step,

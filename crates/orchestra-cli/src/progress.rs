@@ -120,6 +120,51 @@ impl Progress {
                     ));
                 }
             }
+            RunEvent::RepositoryOpened { repo } => {
+                self.line(&format!(
+                    "  ⎇ works on the branch {} from {} of {}",
+                    sanitize(&repo.branch),
+                    short(&repo.base),
+                    sanitize(&repo.path)
+                ));
+                if !repo.dirty.is_empty() {
+                    self.line(&format!(
+                        "  note: {} has {} uncommitted changes ({}); the run starts from the commit {} and does not see them",
+                        sanitize(&repo.path),
+                        repo.dirty.len(),
+                        sanitize(&repo.dirty.iter().take(3).cloned().collect::<Vec<_>>().join(", ")),
+                        short(&repo.base)
+                    ));
+                }
+            }
+            RunEvent::WorktreeForked { step, branch, .. } => {
+                self.line(&format!(
+                    "{}⎇ {step} works in a worktree of its own ({})",
+                    depth(step.as_str()),
+                    sanitize(branch)
+                ));
+            }
+            RunEvent::Merged { step, from, commit } => {
+                let before = if step == from {
+                    String::new()
+                } else {
+                    format!(" before {step}")
+                };
+                self.line(&format!(
+                    "{}⎇ merged the work of {from}{before} ({})",
+                    depth(step.as_str()),
+                    short(commit)
+                ));
+            }
+            RunEvent::MergeConflicted {
+                step, from, paths, ..
+            } => {
+                self.line(&format!(
+                    "{}! the work of {from} conflicts in {}; {step} resolves it",
+                    depth(step.as_str()),
+                    sanitize(&paths.join(", "))
+                ));
+            }
             RunEvent::WaitingForMessage { step } => {
                 self.line(&format!(
                     "{}⏸ {step} waits for your reply (orchestra attach)",
@@ -206,4 +251,9 @@ pub fn sanitize(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// A commit's short id.
+fn short(commit: &str) -> &str {
+    commit.get(..7).unwrap_or(commit)
 }

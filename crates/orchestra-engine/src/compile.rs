@@ -33,7 +33,10 @@ pub fn compile(pipeline: &Pipeline, catalog: &Catalog) -> Result<Plan, CompileEr
         catalog,
         auto: Vec::new(),
     };
-    let graph = compiler.graph(&pipeline.steps)?;
+    let mut graph = compiler.graph(&pipeline.steps)?;
+    if pipeline.workspace.repo.is_some() {
+        crate::writers::mark_parallel_writers(&mut graph, false);
+    }
     Ok(Plan {
         pipeline: pipeline.id.clone(),
         name: pipeline.name.clone(),
@@ -209,6 +212,7 @@ impl Compiler<'_> {
             produces: control.produces.clone(),
             qc: control.qc.clone(),
             disabled: control.disabled,
+            own_worktree: false,
         })
     }
 

@@ -125,6 +125,27 @@ pub struct Parent {
     pub step: StepKey,
 }
 
+/// The repository a run works in: where it is, the run's branch and worktree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoRecord {
+    /// The repository as the pipeline names it.
+    pub name: String,
+    /// The repository's folder.
+    pub path: String,
+    /// The run's branch.
+    pub branch: String,
+    /// The commit the branch started from.
+    pub base: String,
+    /// The run's worktree.
+    pub worktree: String,
+    /// The folder of the run's worktrees, where parallel writers get theirs.
+    pub worktrees: String,
+    /// Paths with uncommitted changes in the repository's own working tree when the run started,
+    /// which the run does not see.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dirty: Vec<String>,
+}
+
 /// One thing that happened in a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -154,6 +175,46 @@ pub enum RunEvent {
     AutoResolved {
         /// The answers.
         answers: Vec<AutoAnswer>,
+    },
+    /// The run works on a branch of its own, in a worktree of the pipeline's repository.
+    RepositoryOpened {
+        /// The repository, the branch and the worktree.
+        repo: RepoRecord,
+    },
+    /// A step that may write while another does got a worktree of its own, on a branch from
+    /// the run's branch at `base`; its work is merged back at the join.
+    WorktreeForked {
+        /// The step.
+        step: StepKey,
+        /// Its branch.
+        branch: String,
+        /// Its worktree.
+        worktree: String,
+        /// The commit it started from.
+        base: String,
+    },
+    /// The work of a parallel writer was merged into the run's branch before `step`, its join,
+    /// ran (or when its scope ended).
+    Merged {
+        /// The join.
+        step: StepKey,
+        /// The writer whose work was merged.
+        from: StepKey,
+        /// The run's branch afterwards.
+        commit: String,
+    },
+    /// Merging a parallel writer's work before `step` conflicts, and the pipeline hands the
+    /// conflicting files to `step` to resolve (`on_conflict: continue`); its commit records
+    /// the merge.
+    MergeConflicted {
+        /// The join.
+        step: StepKey,
+        /// The writer whose work conflicts.
+        from: StepKey,
+        /// The writer's commit.
+        commit: String,
+        /// The conflicting paths, relative to the repository.
+        paths: Vec<String>,
     },
     /// A step's dependencies are done and it is about to run.
     StepQueued {
@@ -328,6 +389,10 @@ impl RunEvent {
             Self::RunStarted { .. } => "run_started",
             Self::RunResumed => "run_resumed",
             Self::AutoResolved { .. } => "auto_resolved",
+            Self::RepositoryOpened { .. } => "repository_opened",
+            Self::WorktreeForked { .. } => "worktree_forked",
+            Self::Merged { .. } => "merged",
+            Self::MergeConflicted { .. } => "merge_conflicted",
             Self::StepQueued { .. } => "step_queued",
             Self::StepStarted { .. } => "step_started",
             Self::OutputChunk { .. } => "output_chunk",
@@ -368,10 +433,14 @@ impl RunEvent {
             | Self::ApprovalAnswered { step, .. }
             | Self::StepFinished { step, .. }
             | Self::ItemsResolved { step, .. }
-            | Self::PassStarted { step, .. } => Some(step),
+            | Self::PassStarted { step, .. }
+            | Self::WorktreeForked { step, .. }
+            | Self::Merged { step, .. }
+            | Self::MergeConflicted { step, .. } => Some(step),
             Self::RouteTaken { from, .. } => Some(from),
             Self::RunStarted { .. }
             | Self::AutoResolved { .. }
+            | Self::RepositoryOpened { .. }
             | Self::RunResumed
             | Self::CancelRequested
             | Self::RunFinished { .. } => None,
@@ -429,6 +498,34 @@ mod tests {
             RunEvent::RunResumed,
             RunEvent::AutoResolved {
                 answers: Vec::new(),
+            },
+            RunEvent::RepositoryOpened {
+                repo: RepoRecord {
+                    name: String::new(),
+                    path: String::new(),
+                    branch: String::new(),
+                    base: String::new(),
+                    worktree: String::new(),
+                    worktrees: String::new(),
+                    dirty: Vec::new(),
+                },
+            },
+            RunEvent::WorktreeForked {
+                step: step.clone(),
+                branch: String::new(),
+                worktree: String::new(),
+                base: String::new(),
+            },
+            RunEvent::Merged {
+                step: step.clone(),
+                from: step.clone(),
+                commit: String::new(),
+            },
+            RunEvent::MergeConflicted {
+                step: step.clone(),
+                from: step.clone(),
+                commit: String::new(),
+                paths: Vec::new(),
             },
             RunEvent::StepQueued { step: step.clone() },
             RunEvent::StepStarted {

@@ -22,7 +22,9 @@ pub mod run;
 pub mod services;
 pub mod state;
 pub mod templates;
+pub mod versioning;
 pub mod workspace;
+mod writers;
 
 pub use actions::{ACTIONS, BUILTIN_TOOLS, CATALOG};
 pub use compile::{CompileError, compile};

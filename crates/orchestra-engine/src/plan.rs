@@ -72,6 +72,8 @@ pub struct Edge {
 }
 
 /// One step with everything the engine needs to run it.
+// Its flags are independent facts about the step, each shown as it is to the studio.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlannedStep {
     /// The id.
@@ -123,6 +125,10 @@ pub struct PlannedStep {
     /// Whether it is disabled.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// In a pipeline with a repository: whether it may change files while another step that may
+    /// also do so runs, so that it works in a worktree of its own, merged back at the join.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub own_worktree: bool,
 }
 
 /// What a planned step does.

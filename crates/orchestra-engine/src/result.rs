@@ -129,6 +129,10 @@ pub struct StepResult {
     /// The results of the step's declared `qc:` checks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckResult>,
+    /// The commit that records what it changed in the run's repository, when it changed
+    /// anything (a run whose pipeline names a `workspace.repo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// The result of one declared quality-control check of a step.
@@ -175,6 +179,7 @@ impl StepResult {
             reused_from: None,
             inputs_hash: None,
             checks: Vec::new(),
+            commit: None,
         }
     }
 
@@ -228,6 +233,10 @@ impl StepResult {
         object.insert(
             "error".into(),
             self.error.clone().map_or(Value::Null, Value::from),
+        );
+        object.insert(
+            "commit".into(),
+            self.commit.clone().map_or(Value::Null, Value::from),
         );
         Value::Object(object)
     }

@@ -99,6 +99,8 @@ pub struct Services {
     pub models: Arc<dyn ModelClient>,
     /// New run ids (for sub-pipelines' runs).
     pub ids: Arc<dyn IdSource>,
+    /// Version control, for runs whose pipeline names a repository.
+    pub versioning: Option<Arc<dyn crate::versioning::Versioning>>,
 }
 
 impl Services {
@@ -110,6 +112,7 @@ impl Services {
             random: Arc::new(ThreadRandom),
             models: Arc::new(NoModelProvider::default()),
             ids: Arc::new(UuidIds),
+            versioning: None,
         }
     }
 }

@@ -416,6 +416,10 @@ fn summarise(
         | RunEvent::StepFinished { .. }
         | RunEvent::RunStarted { .. }
         | RunEvent::AutoResolved { .. }
+        | RunEvent::RepositoryOpened { .. }
+        | RunEvent::WorktreeForked { .. }
+        | RunEvent::Merged { .. }
+        | RunEvent::MergeConflicted { .. }
         | RunEvent::OutputChunk { .. }
         | RunEvent::Usage { .. }
         | RunEvent::ModelPrepared { .. }

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod attach;
 pub mod auth;
 pub mod cancel;
+pub mod cleanup;
 pub mod compile;
 pub mod fmt;
 pub mod new;

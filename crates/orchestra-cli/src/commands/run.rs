@@ -91,6 +91,26 @@ pub fn resume(
     })
 }
 
+/// `orchestra replay RUN --at STEP`: a new run from the checkpoint where the earlier run reached
+/// `step`, on a new branch from the repository as it was then.
+pub fn replay(
+    run_id: &str,
+    step: &str,
+    json: bool,
+    verbose: bool,
+    models: &ModelMode,
+    global_dir: Option<&Path>,
+) -> Outcome {
+    let project = match stored_run_project(models, global_dir) {
+        Ok(project) => project,
+        Err(outcome) => return outcome,
+    };
+    let total = top_level_steps(&project, run_id);
+    drive(&project, total, json, verbose, |cancel| {
+        Box::pin(project.replay(run_id, step, cancel))
+    })
+}
+
 pub fn approve(
     run_id: &str,
     answer: Answer<'_>,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use orchestra_api::{Overview, PipelineResult, log_markdown, report_html, report_markdown};
+use orchestra_api::{Overview, PipelineResult, RunGit, log_markdown, report_html, report_markdown};
 use serde_json::json;
 
 use super::run::{current_project, print_overview, report_error};
@@ -31,6 +31,11 @@ pub fn run(run_id: &str, view: View, json: bool, global_dir: Option<&Path>) -> O
             return match project.overview(run_id) {
                 Ok(overview) => {
                     summary(&overview);
+                    match project.run_git(&overview.run.id) {
+                        Ok(Some(git)) => commits(&git),
+                        Ok(None) => {}
+                        Err(error) => return report_error(&error),
+                    }
                     Outcome::Clean
                 }
                 Err(error) => report_error(&error),
@@ -86,6 +91,40 @@ fn summary(overview: &Overview) {
         anstream::println!("error: {}", sanitize(error));
     }
     print_overview(overview);
+}
+
+/// The run's branch and the commits it made: the snapshots of its checkpoints.
+fn commits(git: &RunGit) {
+    let repo = &git.repo;
+    let short = |commit: &str| commit.get(..7).unwrap_or(commit).to_owned();
+    anstream::println!(
+        "\nbranch {} of {} ({}), from {}",
+        sanitize(&repo.branch),
+        sanitize(&repo.name),
+        sanitize(&repo.path),
+        short(&repo.base)
+    );
+    anstream::println!("worktree {}", sanitize(&repo.worktree));
+    if !repo.dirty.is_empty() {
+        anstream::println!(
+            "the repository had {} uncommitted changes when the run started, which it did not see",
+            repo.dirty.len()
+        );
+    }
+    if git.snapshots.is_empty() {
+        anstream::println!("no step changed a file");
+        return;
+    }
+    anstream::println!("commits (a step's shows what it changed: git show <commit>):");
+    for snapshot in &git.snapshots {
+        let what = match &snapshot.merged {
+            Some(writer) if *writer == snapshot.step => format!("merge of {writer}"),
+            Some(writer) => format!("merge of {writer} before {}", snapshot.step),
+            None if snapshot.branch == repo.branch => snapshot.step.to_string(),
+            None => format!("{} (on {})", snapshot.step, sanitize(&snapshot.branch)),
+        };
+        anstream::println!("  {}  {what}", short(&snapshot.commit));
+    }
 }
 
 fn qc(result: &PipelineResult) {

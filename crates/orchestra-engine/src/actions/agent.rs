@@ -26,6 +26,7 @@ pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
     effects: super::Effects::Changes,
+    writes: super::Writes::WithTools,
 };
 
 /// What `agent` takes.

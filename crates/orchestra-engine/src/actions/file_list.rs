@@ -20,6 +20,7 @@ pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
     effects: super::Effects::ReadOnly,
+    writes: super::Writes::Never,
 };
 
 /// What `file.list` takes.

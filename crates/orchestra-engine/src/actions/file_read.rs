@@ -16,6 +16,7 @@ pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
     effects: super::Effects::ReadOnly,
+    writes: super::Writes::Never,
 };
 
 /// What `file.read` takes.

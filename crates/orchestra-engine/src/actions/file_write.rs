@@ -18,6 +18,7 @@ pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
     effects: super::Effects::Changes,
+    writes: super::Writes::Always,
 };
 
 /// What `file.write` takes.

@@ -84,6 +84,7 @@ pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: call_model,
     effects: super::Effects::Changes,
+    writes: super::Writes::Never,
 };
 
 /// What `generate` takes.

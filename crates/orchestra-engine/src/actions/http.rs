@@ -21,6 +21,7 @@ pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
     effects: super::Effects::Changes,
+    writes: super::Writes::Never,
 };
 
 /// What `http` takes.

@@ -41,6 +41,42 @@ pub struct Action {
     pub run: RunFn,
     /// Whether it changes anything outside the run.
     pub effects: Effects,
+    /// Whether it may change files in the workspace.
+    pub writes: Writes,
+}
+
+/// Whether an action may change files in the workspace, which decides, in a run with a
+/// repository, whether two steps running at the same time need worktrees of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writes {
+    /// It never does.
+    Never,
+    /// It may.
+    Always,
+    /// It may when it has a tool that writes: `write_file`, or a workspace command. An agent
+    /// defined in a file of its own counts as one that may (its tools are read when it runs).
+    WithTools,
+}
+
+/// The built-in tools that only read.
+const READING_TOOLS: &[&str] = &["read_file", "list_files", "http_get", "git_diff"];
+
+impl Writes {
+    /// Whether a step with these parameters may change files.
+    pub fn may_write(self, params: &indexmap::IndexMap<String, Value>) -> bool {
+        match self {
+            Self::Never => false,
+            Self::Always => true,
+            Self::WithTools => match params.get("tools") {
+                Some(Value::Array(tools)) => tools.iter().any(|tool| {
+                    tool.as_str()
+                        .is_none_or(|name| !READING_TOOLS.contains(&name))
+                }),
+                Some(_) => true,
+                None => params.contains_key("agent"),
+            },
+        }
+    }
 }
 
 /// Whether an action changes anything outside the run, which decides when its start is recorded.

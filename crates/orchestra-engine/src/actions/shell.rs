@@ -29,6 +29,7 @@ pub(super) const ACTION: Action = Action {
     spec: SPEC,
     run: start,
     effects: super::Effects::Changes,
+    writes: super::Writes::Always,
 };
 
 /// What `shell` takes.

@@ -28,6 +28,40 @@ pub fn log_markdown(result: &PipelineResult) -> String {
                 })
                 .collect::<Vec<_>>()
                 .join("; "),
+            RunEvent::RepositoryOpened { repo } => {
+                let mut line = format!(
+                    "works on the branch `{}` from {} of the repository `{}`",
+                    repo.branch,
+                    short(&repo.base),
+                    repo.name
+                );
+                if !repo.dirty.is_empty() {
+                    let _ = write!(
+                        line,
+                        " ({} uncommitted changes there are not in the run)",
+                        repo.dirty.len()
+                    );
+                }
+                line
+            }
+            RunEvent::WorktreeForked { step, branch, .. } => {
+                format!("`{step}` works in a worktree of its own (branch `{branch}`)")
+            }
+            RunEvent::Merged { step, from, commit } if step == from => {
+                format!("the work of `{from}` was merged ({})", short(commit))
+            }
+            RunEvent::Merged { step, from, commit } => {
+                format!(
+                    "the work of `{from}` was merged before `{step}` ({})",
+                    short(commit)
+                )
+            }
+            RunEvent::MergeConflicted {
+                step, from, paths, ..
+            } => format!(
+                "the work of `{from}` conflicts in {}; handed to `{step}` to resolve",
+                paths.join(", ")
+            ),
             RunEvent::StepQueued { step } => format!("`{step}` queued"),
             RunEvent::StepStarted { step, attempt, .. } => {
                 format!("`{step}` started (attempt {attempt})")
@@ -105,8 +139,13 @@ pub fn log_markdown(result: &PipelineResult) -> String {
                     .as_ref()
                     .map(|e| format!(": {e}"))
                     .unwrap_or_default();
+                let commit = result
+                    .commit
+                    .as_ref()
+                    .map(|commit| format!(", commit {}", short(commit)))
+                    .unwrap_or_default();
                 format!(
-                    "`{step}` {}{detail} ({})",
+                    "`{step}` {}{detail} ({}{commit})",
                     result.status.as_str(),
                     human_duration(result.duration_ms)
                 )
@@ -134,6 +173,11 @@ pub fn log_markdown(result: &PipelineResult) -> String {
         let _ = writeln!(out, "- `{time}` {line}");
     }
     out
+}
+
+/// A commit's short id.
+fn short(commit: &str) -> &str {
+    commit.get(..7).unwrap_or(commit)
 }
 
 /// The run as one Markdown report: summary, steps, outputs, files and quality.

@@ -117,6 +117,9 @@ pub struct StepReport {
     /// Its declared checks.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckResult>,
+    /// The commit that records what it changed in the run's repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     /// What it printed or streamed, as it came.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub log: String,
@@ -282,6 +285,7 @@ impl PipelineResult {
                     report.usage = step_result.usage;
                     report.files.clone_from(&step_result.files);
                     report.checks.clone_from(&step_result.checks);
+                    report.commit.clone_from(&step_result.commit);
                     report.duration_ms = step_result.duration_ms;
                     report.attempts = report.attempts.max(step_result.attempts);
                 }
@@ -351,6 +355,7 @@ fn empty_report(key: &StepKey, name: Option<String>, action: Option<String>) -> 
         model: None,
         tool_calls: Vec::new(),
         checks: Vec::new(),
+        commit: None,
         log: String::new(),
     }
 }

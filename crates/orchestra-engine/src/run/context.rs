@@ -99,7 +99,7 @@ impl Object for Scope {
         let name = key.as_str()?;
         match name {
             "inputs" => Some(self.shared.inputs.clone()),
-            "run" => Some(self.shared.run_value.clone()),
+            "run" => Some(self.shared.run_value()),
             "env" => Some(Value::from(
                 std::collections::BTreeMap::<String, Value>::new(),
             )),

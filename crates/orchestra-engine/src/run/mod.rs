@@ -10,6 +10,7 @@ mod checks;
 mod context;
 mod inputs;
 mod judge;
+mod repo;
 mod scope;
 mod state;
 mod step;
@@ -26,7 +27,10 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub use inputs::{InputError, resolve_inputs};
-pub use state::{Answer, Conversation, FoldError, RunState, StepState, Waiting, WaitingFor};
+pub use state::{
+    Answer, Conversation, FoldError, Fork, GitState, Handed, RunState, Snapshot, StepState,
+    Waiting, WaitingFor,
+};
 
 use self::context::{Frame, Scope};
 use self::scope::ScopeEnd;
@@ -68,6 +72,9 @@ pub struct RunRequest {
     /// Answers to the plan's `<AUTO>` values known before the run (pins, an earlier run's); the
     /// orchestrator model chooses the rest when a new run starts.
     pub auto: Vec<AutoAnswer>,
+    /// The repository the run works in, when its pipeline names one (`workspace.repo`): the run
+    /// gets a branch and a worktree of its own, and the workspace lies in the worktree.
+    pub repo: Option<crate::versioning::RepoRequest>,
 }
 
 /// Settings of the scheduler.
@@ -143,10 +150,14 @@ pub(crate) struct Shared {
     inputs: minijinja::Value,
     /// `run`, as templates see it.
     run_value: minijinja::Value,
+    /// The same, as JSON.
+    run_json: Map<String, Value>,
     /// Why the run must stop for a reason that is not a step's (the store failed).
     fatal: Mutex<Option<String>>,
     /// The circuit breaker tripped.
     tripped: Mutex<Option<String>>,
+    /// The run's repository, branch and worktree, when its pipeline names one.
+    repo: Option<repo::RunRepo>,
     /// Events that go out with the next commit: the starts of read-only actions (see
     /// [`Effects::ReadOnly`](crate::actions::Effects)).
     deferred: Mutex<Vec<(Timestamp, RunEvent)>>,
@@ -278,6 +289,28 @@ impl Shared {
         self.cancel.cancel();
     }
 
+    /// `run`, as templates see it now: its id, pipeline and branch, and the paths of a merge's
+    /// conflicts handed to a step to resolve.
+    fn run_value(&self) -> minijinja::Value {
+        let handed = self.repo.as_ref().and_then(|_| {
+            let state = self.state.lock().ok()?;
+            state
+                .git
+                .as_ref()?
+                .handed
+                .as_ref()
+                .map(|handed| handed.paths.clone())
+        });
+        match handed {
+            Some(paths) => {
+                let mut value = self.run_json.clone();
+                value.insert("conflicts".into(), Value::from(paths));
+                context_value(&Value::Object(value))
+            }
+            None => self.run_value.clone(),
+        }
+    }
+
     fn template_root(
         self: &Arc<Self>,
         scope: &str,
@@ -324,11 +357,13 @@ fn queued_first(
 struct StepEnv<'a> {
     shared: &'a Arc<Shared>,
     cancel: &'a CancellationToken,
+    /// The step's workspace: the run's, or a parallel writer's own worktree.
+    workspace: &'a Workspace,
 }
 
 impl Env for StepEnv<'_> {
     fn workspace(&self) -> &Workspace {
-        &self.shared.workspace
+        self.workspace
     }
 
     fn pipeline_dir(&self) -> &Path {
@@ -406,7 +441,14 @@ impl Env for StepEnv<'_> {
         inputs: Map<String, Value>,
         cancel_child: CancellationToken,
     ) -> BoxFuture<'a, Result<Value, Failure>> {
-        Box::pin(run_child(self.shared, step, path, inputs, cancel_child))
+        Box::pin(run_child(
+            self.shared,
+            self.workspace,
+            step,
+            path,
+            inputs,
+            cancel_child,
+        ))
     }
 }
 
@@ -440,15 +482,45 @@ fn run_at_depth(
         } else {
             resolve_inputs(&request.plan.inputs, &request.inputs)?
         };
-        std::fs::create_dir_all(&request.workspace).map_err(|error| RunError::Workspace {
-            path: request.workspace.display().to_string(),
+        // A run with a repository works in its own worktree, which must exist before its
+        // workspace folder is made inside it.
+        let (run_repo, opened) = match (request.repo, &services.versioning) {
+            (Some(repo_request), Some(vcs)) => {
+                let folder = repo_request.path.display().to_string();
+                let (run_repo, opened) = repo::RunRepo::open(
+                    Arc::clone(vcs),
+                    repo_request,
+                    &request.run_id,
+                    &request.plan.pipeline,
+                    &state,
+                )
+                .await
+                .map_err(|reason| RunError::Workspace {
+                    path: folder,
+                    reason,
+                })?;
+                (Some(run_repo), opened)
+            }
+            (Some(repo_request), None) => {
+                return Err(RunError::Workspace {
+                    path: repo_request.path.display().to_string(),
+                    reason: "this program was built without git support, and the pipeline names a `workspace.repo`".to_owned(),
+                });
+            }
+            (None, _) => (None, None),
+        };
+        let mut opened = opened;
+        let root = run_repo
+            .as_ref()
+            .map_or_else(|| request.workspace.clone(), repo::RunRepo::workspace_root);
+        std::fs::create_dir_all(&root).map_err(|error| RunError::Workspace {
+            path: root.display().to_string(),
             reason: error.to_string(),
         })?;
-        let workspace =
-            Workspace::new(&request.workspace).map_err(|error| RunError::Workspace {
-                path: request.workspace.display().to_string(),
-                reason: error.to_string(),
-            })?;
+        let workspace = Workspace::new(&root).map_err(|error| RunError::Workspace {
+            path: root.display().to_string(),
+            reason: error.to_string(),
+        })?;
         // A resumed run continues from its log; its state must not already hold a cancel.
         state.cancel_requested = false;
         // `<AUTO>` values are chosen once, when the run starts; a resumed run uses its answers
@@ -466,6 +538,13 @@ fn run_at_depth(
         if let Ok(answers) = &chosen {
             auto::apply(&mut plan, answers);
         }
+        let mut run_json = Map::new();
+        run_json.insert("id".into(), Value::from(request.run_id.clone()));
+        run_json.insert("pipeline".into(), Value::from(plan.pipeline.clone()));
+        if let Some(repo) = &run_repo {
+            run_json.insert("branch".into(), Value::from(repo.branch()));
+            run_json.insert("conflicts".into(), Value::Array(Vec::new()));
+        }
         let shared = Arc::new(Shared {
             run_id: request.run_id.clone(),
             pipeline_dir: request
@@ -477,9 +556,8 @@ fn run_at_depth(
                 Arc::new(Semaphore::new(usize::try_from(limit).unwrap_or(usize::MAX)))
             }),
             inputs: context_value(&Value::Object(inputs.clone())),
-            run_value: context_value(
-                &serde_json::json!({ "id": request.run_id, "pipeline": plan.pipeline }),
-            ),
+            run_value: context_value(&Value::Object(run_json.clone())),
+            run_json,
             plan,
             templates: Templates::new(),
             http: std::sync::OnceLock::new(),
@@ -488,6 +566,7 @@ fn run_at_depth(
             cancel: options.cancel.child_token(),
             fatal: Mutex::new(None),
             tripped: Mutex::new(None),
+            repo: run_repo,
             deferred: Mutex::new(Vec::new()),
             staged: Mutex::new(None),
             held_places: Mutex::new(HashMap::new()),
@@ -498,6 +577,7 @@ fn run_at_depth(
         let mut opening = Vec::new();
         if resuming {
             opening.push(RunEvent::RunResumed);
+            opening.extend(opened.take());
         } else {
             opening.push(RunEvent::RunStarted {
                 pipeline: shared.plan.pipeline.clone(),
@@ -509,6 +589,7 @@ fn run_at_depth(
                     .parent
                     .map(|(run, step)| crate::event::Parent { run, step }),
             });
+            opening.extend(opened.take());
             for (step, result) in request.reuse {
                 opening.push(RunEvent::StepFinished { step, result });
             }
@@ -683,6 +764,7 @@ fn render_outputs(shared: &Arc<Shared>) -> (Map<String, Value>, Vec<String>) {
 /// Runs a `pipeline` step's file as a child run.
 async fn run_child(
     shared: &Arc<Shared>,
+    workspace: &Workspace,
     step: &StepKey,
     path: &str,
     inputs: Map<String, Value>,
@@ -722,8 +804,10 @@ async fn run_child(
     let child_dir = file
         .parent()
         .map_or_else(|| shared.pipeline_dir.clone(), Path::to_path_buf);
+    // A child run works in its parent step's workspace unless it names its own; the parent
+    // step's commit records what it changed, so a child run makes no branch of its own.
     let workspace = pipeline.workspace.root.as_ref().map_or_else(
-        || shared.workspace.root().to_path_buf(),
+        || workspace.root().to_path_buf(),
         |root| child_dir.join(root),
     );
     let request = RunRequest {
@@ -738,6 +822,7 @@ async fn run_child(
         parent: Some((shared.run_id.clone(), step.clone())),
         global_dir: shared.global_dir.clone(),
         auto: Vec::new(),
+        repo: None,
     };
     let options = RunOptions {
         cancel: cancel_child,

@@ -203,21 +203,54 @@ impl<'a> Scheduler<'a> {
             ScopeEnd::Cancelled
         } else if parked || self.any_waiting() {
             ScopeEnd::Paused
+        } else if let Err(error) = self.merge_leftovers().await {
+            ScopeEnd::Failed(error)
         } else {
             ScopeEnd::Done
         }
     }
 
     async fn execute(&self, index: usize) -> (usize, StepOutcome) {
+        let joins = self.writers_before(index);
         let outcome = execute(
             self.shared,
             &self.scope,
             &self.keys[index],
             &self.graph.steps[index],
             &self.frame,
+            &joins,
         )
         .await;
         (index, outcome)
+    }
+
+    /// In a run with a repository: the parallel writers of this scope that come before a step,
+    /// whose work is merged back before it runs.
+    fn writers_before(&self, index: usize) -> Vec<StepKey> {
+        if self.shared.repo.is_none() {
+            return Vec::new();
+        }
+        (0..self.graph.steps.len())
+            .filter(|&at| {
+                at != index && self.graph.steps[at].own_worktree && self.reaches(at, index)
+            })
+            .map(|at| self.keys[at].clone())
+            .collect()
+    }
+
+    /// Brings back the work of this scope's parallel writers that no join brought back.
+    async fn merge_leftovers(&self) -> Result<(), String> {
+        let Some(repo) = &self.shared.repo else {
+            return Ok(());
+        };
+        let writers: Vec<StepKey> = (0..self.graph.steps.len())
+            .filter(|&at| self.graph.steps[at].own_worktree)
+            .map(|at| self.keys[at].clone())
+            .collect();
+        if writers.is_empty() {
+            return Ok(());
+        }
+        repo.merge_writers(self.shared, None, false, &writers).await
     }
 
     fn any_waiting(&self) -> bool {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-use crate::event::{RunEvent, SkipReason, StepKey};
+use crate::event::{RepoRecord, RunEvent, SkipReason, StepKey};
 use crate::models::Message;
 use crate::plan::AutoAnswer;
 use crate::result::{RunStatus, StepResult};
@@ -93,6 +93,8 @@ pub struct RunState {
     pub answers: HashMap<StepKey, Answer>,
     /// The conversations of agent steps so far.
     pub conversations: HashMap<StepKey, Conversation>,
+    /// The run's repository, branch and commits, when its pipeline names a `workspace.repo`.
+    pub git: Option<GitState>,
     /// Someone asked the run to stop.
     pub cancel_requested: bool,
     /// Steps that failed since the run started or resumed (the circuit breaker counts them).
@@ -101,6 +103,152 @@ pub struct RunState {
     pub outputs: Map<String, Value>,
     /// Why it did not succeed.
     pub error: Option<String>,
+}
+
+/// A run's branch and what is on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitState {
+    /// The repository, the branch and the run's worktree.
+    pub repo: RepoRecord,
+    /// The run's branch as recorded: its last commit.
+    pub head: String,
+    /// The worktrees of parallel writers, by step.
+    pub forks: HashMap<StepKey, Fork>,
+    /// A merge whose conflicts were handed to a step to resolve, until its commit records it.
+    pub handed: Option<Handed>,
+    /// Every commit of the run, in order: the checkpoints' snapshots.
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// A parallel writer's worktree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fork {
+    /// Its branch.
+    pub branch: String,
+    /// Its folder.
+    pub worktree: String,
+    /// The commit it started from.
+    pub base: String,
+    /// The commit of the writer's work, once it finished and changed something.
+    pub commit: Option<String>,
+    /// The writer finished.
+    pub finished: bool,
+    /// Its work is on the run's branch (or was handed to a step).
+    pub merged: bool,
+}
+
+/// Conflicting work handed to a step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handed {
+    /// The step that resolves it.
+    pub step: StepKey,
+    /// The commits being merged.
+    pub commits: Vec<String>,
+    /// The conflicting paths.
+    pub paths: Vec<String>,
+}
+
+/// A commit a run made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The step that made it (a join, for a merge).
+    pub step: StepKey,
+    /// The commit.
+    pub commit: String,
+    /// The branch it is on.
+    pub branch: String,
+    /// For a merge: the writer whose work it brought in.
+    pub merged: Option<StepKey>,
+}
+
+impl GitState {
+    fn apply(&mut self, event: &RunEvent) {
+        match event {
+            RunEvent::WorktreeForked {
+                step,
+                branch,
+                worktree,
+                base,
+            } => {
+                self.forks.insert(
+                    step.clone(),
+                    Fork {
+                        branch: branch.clone(),
+                        worktree: worktree.clone(),
+                        base: base.clone(),
+                        commit: None,
+                        finished: false,
+                        merged: false,
+                    },
+                );
+            }
+            RunEvent::Merged { step, from, commit } => {
+                if let Some(fork) = self.forks.get_mut(from) {
+                    fork.merged = true;
+                }
+                if *commit != self.head {
+                    self.head.clone_from(commit);
+                    self.snapshots.push(Snapshot {
+                        step: step.clone(),
+                        commit: commit.clone(),
+                        branch: self.repo.branch.clone(),
+                        merged: Some(from.clone()),
+                    });
+                }
+            }
+            RunEvent::MergeConflicted {
+                step,
+                from,
+                commit,
+                paths,
+            } => {
+                if let Some(fork) = self.forks.get_mut(from) {
+                    fork.merged = true;
+                }
+                let handed = self.handed.get_or_insert_with(|| Handed {
+                    step: step.clone(),
+                    commits: Vec::new(),
+                    paths: Vec::new(),
+                });
+                handed.commits.push(commit.clone());
+                handed.paths.extend(paths.iter().cloned());
+            }
+            // A result reused from another run (or the cache) made no commit in this one.
+            RunEvent::StepFinished { result, .. }
+                if result.reused_from.is_some() && result.attempts == 0 => {}
+            RunEvent::StepFinished { step, result } => {
+                let fork = self.forks.get_mut(step).filter(|fork| !fork.merged);
+                if let Some(fork) = fork {
+                    fork.finished = true;
+                    fork.commit.clone_from(&result.commit);
+                }
+                if let Some(commit) = &result.commit {
+                    let fork = self.forks.get(step).filter(|fork| !fork.merged);
+                    let branch = if let Some(fork) = fork {
+                        fork.branch.clone()
+                    } else {
+                        self.head.clone_from(commit);
+                        self.repo.branch.clone()
+                    };
+                    self.snapshots.push(Snapshot {
+                        step: step.clone(),
+                        commit: commit.clone(),
+                        branch,
+                        merged: None,
+                    });
+                }
+                if self
+                    .handed
+                    .as_ref()
+                    .is_some_and(|handed| handed.step == *step)
+                    && matches!(result.status, StepStatus::Succeeded | StepStatus::Failed)
+                {
+                    self.handed = None;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// An event that does not fit the state it is applied to: the log is inconsistent.
@@ -190,6 +338,15 @@ impl RunState {
                 self.inputs.clone_from(inputs);
             }
             RunEvent::RunResumed => self.resume()?,
+            RunEvent::RepositoryOpened { repo } => {
+                self.git = Some(GitState {
+                    head: repo.base.clone(),
+                    repo: repo.clone(),
+                    forks: HashMap::new(),
+                    handed: None,
+                    snapshots: Vec::new(),
+                });
+            }
             RunEvent::AutoResolved { answers } => self.auto.clone_from(answers),
             RunEvent::WaitingForApproval {
                 step,
@@ -272,6 +429,9 @@ impl RunState {
                 );
             }
             RunEvent::StepFinished { step, result } => {
+                if let Some(git) = &mut self.git {
+                    git.apply(event);
+                }
                 if result.status == StepStatus::Failed {
                     self.failures += 1;
                 }
@@ -308,6 +468,13 @@ impl RunState {
                 self.status = Some(*status);
                 self.outputs.clone_from(outputs);
                 self.error.clone_from(error);
+            }
+            RunEvent::WorktreeForked { .. }
+            | RunEvent::Merged { .. }
+            | RunEvent::MergeConflicted { .. } => {
+                if let Some(git) = &mut self.git {
+                    git.apply(event);
+                }
             }
             RunEvent::StepQueued { .. }
             | RunEvent::StepStarted { .. }

@@ -39,7 +39,17 @@ pub(crate) async fn execute(
     key: &StepKey,
     step: &PlannedStep,
     frame: &Frame,
+    joins: &[StepKey],
 ) -> StepOutcome {
+    // A join first brings back the work of the parallel writers before it.
+    if let Some(repo) = &shared.repo
+        && !joins.is_empty()
+        && let Err(error) = repo
+            .merge_writers(shared, Some(key), step.own_worktree, joins)
+            .await
+    {
+        return StepOutcome::Finished(StepResult::failed(error, 0, 0));
+    }
     let outcome = run_work(shared, scope, key, step, frame).await;
     // A step that succeeded is checked against its declared `qc:` checks.
     match outcome {
@@ -180,86 +190,151 @@ async fn run_action(
         key,
         permit,
     };
-    let first_start = shared.services.clock.now();
-    let policy = &step.retry;
+    // In a run with a repository, a parallel writer works in a worktree of its own.
+    let checkout = match &shared.repo {
+        Some(repo) => match repo.checkout(shared, key, step.own_worktree).await {
+            Ok(checkout) => Some(checkout),
+            Err(error) => return StepOutcome::Finished(StepResult::failed(error, 0, 0)),
+        },
+        None => None,
+    };
     let env = StepEnv {
         shared,
         cancel: &frame.cancel,
+        workspace: checkout
+            .as_ref()
+            .map_or(&shared.workspace, super::repo::StepCheckout::workspace),
     };
-    let mut attempt = 1;
-    loop {
-        let start = RunEvent::StepStarted {
-            step: key.clone(),
-            attempt,
-            inputs: inputs.clone(),
-        };
-        // A read-only action's start goes out with its end; any other's is durable before the
-        // action touches anything.
-        if action.effects == Effects::ReadOnly {
-            shared.defer(start);
-        } else if shared.commit(vec![start]).is_err() {
-            return StepOutcome::Finished(cancelled(attempt, 0));
-        }
-        let call = Call {
-            step: key,
-            action: name,
-            params: &rendered,
-            env: &env,
-            timeout: step
-                .timeout
-                .as_ref()
-                .map(orchestra_pipeline::model::Duration::to_std),
-        };
-        let outcome = (action.run)(call).await;
-        let duration = elapsed_ms(shared, first_start);
-        let failure = match outcome {
-            Ok(Done::Parked) => return StepOutcome::Parked,
-            Ok(Done::Output(output)) => {
-                let rejection = output.rejection.clone();
-                let mut result = from_output(output, StepStatus::Succeeded, attempt, duration);
-                result.inputs_hash.clone_from(&hash);
-                return match rejection {
-                    Some(reason) => StepOutcome::Rejected(result, reason),
-                    None => StepOutcome::Finished(result),
-                };
+    let attempt = Attempt {
+        shared,
+        key,
+        step,
+        action,
+        name,
+        rendered: &rendered,
+        inputs: &inputs,
+        hash: hash.as_ref(),
+        env: &env,
+        frame,
+    };
+    let mut outcome = attempt.run().await;
+    // What the step changed is committed before its end is recorded.
+    if let (Some(repo), Some(checkout)) = (&shared.repo, &checkout)
+        && let StepOutcome::Finished(result) | StepOutcome::Rejected(result, _) = &mut outcome
+        && let Err(error) = repo.commit_step(shared, key, checkout, result).await
+    {
+        result.status = StepStatus::Failed;
+        result.error = Some(error);
+    }
+    outcome
+}
+
+/// The attempts of one action step, with its retries.
+struct Attempt<'a> {
+    shared: &'a Arc<Shared>,
+    key: &'a StepKey,
+    step: &'a PlannedStep,
+    action: &'static actions::Action,
+    name: &'a str,
+    rendered: &'a Map<String, Value>,
+    inputs: &'a Value,
+    hash: Option<&'a String>,
+    env: &'a StepEnv<'a>,
+    frame: &'a Frame,
+}
+
+impl Attempt<'_> {
+    async fn run(&self) -> StepOutcome {
+        let Self {
+            shared,
+            key,
+            step,
+            action,
+            name,
+            rendered,
+            inputs,
+            hash,
+            env,
+            frame,
+        } = *self;
+        let first_start = shared.services.clock.now();
+        let policy = &step.retry;
+        let mut attempt = 1;
+        loop {
+            let start = RunEvent::StepStarted {
+                step: key.clone(),
+                attempt,
+                inputs: inputs.clone(),
+            };
+            // A read-only action's start goes out with its end; any other's is durable before the
+            // action touches anything.
+            if action.effects == Effects::ReadOnly {
+                shared.defer(start);
+            } else if shared.commit(vec![start]).is_err() {
+                return StepOutcome::Finished(cancelled(attempt, 0));
             }
-            Err(failure) if failure.cancelled => {
+            let call = Call {
+                step: key,
+                action: name,
+                params: rendered,
+                env,
+                timeout: step
+                    .timeout
+                    .as_ref()
+                    .map(orchestra_pipeline::model::Duration::to_std),
+            };
+            let outcome = (action.run)(call).await;
+            let duration = elapsed_ms(shared, first_start);
+            let failure = match outcome {
+                Ok(Done::Parked) => return StepOutcome::Parked,
+                Ok(Done::Output(output)) => {
+                    let rejection = output.rejection.clone();
+                    let mut result = from_output(output, StepStatus::Succeeded, attempt, duration);
+                    result.inputs_hash = hash.cloned();
+                    return match rejection {
+                        Some(reason) => StepOutcome::Rejected(result, reason),
+                        None => StepOutcome::Finished(result),
+                    };
+                }
+                Err(failure) if failure.cancelled => {
+                    return StepOutcome::Finished(cancelled(attempt, duration));
+                }
+                Err(failure) => failure,
+            };
+            let again = failure.retryable && attempt < policy.attempts;
+            // The engine's backoff, but never sooner than the other side asked (`Retry-After`).
+            let delay = again.then(|| {
+                let backoff = retry_delay(policy, attempt, shared.services.random.chance());
+                failure
+                    .retry_after
+                    .map_or(backoff, |asked| backoff.max(asked))
+            });
+            let event = RunEvent::AttemptFailed {
+                step: key.clone(),
+                attempt,
+                error: failure.message.clone(),
+                retry_in_ms: delay
+                    .map(|delay| u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
+            };
+            if shared.commit(vec![event]).is_err() {
                 return StepOutcome::Finished(cancelled(attempt, duration));
             }
-            Err(failure) => failure,
-        };
-        let again = failure.retryable && attempt < policy.attempts;
-        // The engine's backoff, but never sooner than the other side asked (`Retry-After`).
-        let delay = again.then(|| {
-            let backoff = retry_delay(policy, attempt, shared.services.random.chance());
-            failure
-                .retry_after
-                .map_or(backoff, |asked| backoff.max(asked))
-        });
-        let event = RunEvent::AttemptFailed {
-            step: key.clone(),
-            attempt,
-            error: failure.message.clone(),
-            retry_in_ms: delay.map(|delay| u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
-        };
-        if shared.commit(vec![event]).is_err() {
-            return StepOutcome::Finished(cancelled(attempt, duration));
+            let Some(delay) = delay else {
+                let mut result = from_output(
+                    failure.partial.map(|partial| *partial).unwrap_or_default(),
+                    StepStatus::Failed,
+                    attempt,
+                    duration,
+                );
+                result.error = Some(describe_failure(&failure.message, attempt));
+                return StepOutcome::Finished(result);
+            };
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = frame.cancel.cancelled() => return StepOutcome::Finished(cancelled(attempt, duration)),
+            }
+            attempt += 1;
         }
-        let Some(delay) = delay else {
-            let mut result = from_output(
-                failure.partial.map(|partial| *partial).unwrap_or_default(),
-                StepStatus::Failed,
-                attempt,
-                duration,
-            );
-            result.error = Some(describe_failure(&failure.message, attempt));
-            return StepOutcome::Finished(result);
-        };
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = frame.cancel.cancelled() => return StepOutcome::Finished(cancelled(attempt, duration)),
-        }
-        attempt += 1;
     }
 }
 
@@ -316,6 +391,7 @@ fn from_output(
         reused_from: None,
         inputs_hash: None,
         checks: Vec::new(),
+        commit: None,
     }
 }
 

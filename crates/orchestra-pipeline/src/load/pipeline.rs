@@ -10,8 +10,8 @@ use crate::action::Catalog;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{
     Agent, Command, Defaults, FORMAT_VERSION, Input, InputType, Layout, Limits, Models, NodeLayout,
-    Note, OnFailure, PIPELINE_KEYS, Pipeline, Selection, Tool, Workspace, is_identifier, is_name,
-    is_pipeline_id,
+    Note, OnConflict, OnFailure, PIPELINE_KEYS, Pipeline, Selection, Tool, Workspace,
+    is_identifier, is_name, is_pipeline_id,
 };
 use crate::yaml::{Node, push_pointer};
 
@@ -37,7 +37,7 @@ const AGENT_KEYS: &[&str] = &[
     "tools",
     "max_turns",
 ];
-const WORKSPACE_KEYS: &[&str] = &["root", "repo", "tools"];
+const WORKSPACE_KEYS: &[&str] = &["root", "repo", "on_conflict", "tools"];
 const TOOL_KEYS: &[&str] = &["description", "command", "shell", "timeout"];
 const LIMITS_KEYS: &[&str] = &["concurrency", "max_failures"];
 const LAYOUT_KEYS: &[&str] = &["nodes", "notes"];
@@ -329,6 +329,7 @@ fn read_workspace(reader: &mut Reader<'_>, node: &Node) -> Workspace {
     Workspace {
         root: reader.opt_text(&fields, "root"),
         repo: reader.opt_text(&fields, "repo"),
+        on_conflict: reader.opt_choice(&fields, "on_conflict", OnConflict::ALL),
         tools,
     }
 }

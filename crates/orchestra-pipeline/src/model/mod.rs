@@ -11,8 +11,8 @@ mod step;
 
 pub use duration::Duration;
 pub use pipeline::{
-    Agent, Command, Defaults, Input, InputType, Layout, Limits, Models, NodeLayout, Note, Pipeline,
-    Selection, Tool, Workspace,
+    Agent, Command, Defaults, Input, InputType, Layout, Limits, Models, NodeLayout, Note,
+    OnConflict, Pipeline, Selection, Tool, Workspace,
 };
 pub use step::{
     Backoff, Control, EdgeKind, Join, LoopCondition, OnFailure, QcCheck, Reference, ReferenceField,
@@ -138,4 +138,5 @@ pub const RESULT_FIELDS: &[&str] = &[
     "usage",
     "status",
     "error",
+    "commit",
 ];

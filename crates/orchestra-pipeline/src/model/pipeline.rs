@@ -252,6 +252,11 @@ pub struct Workspace {
     /// branch of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo: Option<String>,
+    /// What happens when the work of steps that wrote at the same time conflicts at their join:
+    /// `fail` (the default) fails the join, listing the paths; `continue` hands the conflicting
+    /// files to the join to resolve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_conflict: Option<OnConflict>,
     /// Named commands that agents may call and that steps may name.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub tools: IndexMap<String, Tool>,
@@ -262,6 +267,23 @@ impl Workspace {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+}
+
+/// What a merge of parallel writers that conflicts does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnConflict {
+    /// The join step fails, listing the conflicting paths; the writers' worktrees are kept.
+    #[default]
+    Fail,
+    /// The join step runs with the conflicting files (with conflict markers) in its workspace
+    /// and their paths in `run.conflicts`; its commit records the merge.
+    Continue,
+}
+
+impl OnConflict {
+    /// Every choice, as written in files.
+    pub const ALL: &[(&str, OnConflict)] = &[("fail", Self::Fail), ("continue", Self::Continue)];
 }
 
 /// A named command in the workspace.
