@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Project, assert_in_no_file, git, repo};
+use common::{Project, assert_in_no_file, commits_beyond, git, repo, run_branch};
 use orchestra_llm_server::{LlmServer, Reply};
 use serde_json::json;
 
@@ -22,7 +22,7 @@ fn repository() -> Project {
     let data = repo().join("pipelines/data");
     std::fs::create_dir_all(dir.join("app")).expect("a source folder");
     std::fs::copy(data.join("login-before.py"), dir.join("app/login.py")).expect("the file before");
-    std::fs::write(dir.join(".gitignore"), ".orchestra/\nreviews/\n*.json\n").expect("ignores");
+    std::fs::write(dir.join(".gitignore"), ".orchestra/\n*.json\n").expect("ignores");
     git(dir, &["init", "--quiet", "--initial-branch=main"]);
     git(dir, &["add", "."]);
     git(
@@ -182,8 +182,7 @@ fn the_pr_review_runs_for_real_then_replays_offline() {
         Some(0),
         "the approved review is saved\n{stdout}\n{stderr}"
     );
-    let review = std::fs::read_to_string(project.dir.path().join(format!("reviews/{run}.md")))
-        .expect("the review is in the repository's reviews/ folder");
+    let review = saved_review(&project, &run);
     assert!(
         review.contains("## Summary\n\nOne SQL injection, named with its line")
             && review.contains("- app/login.py line 2 builds the query")
@@ -233,8 +232,7 @@ fn the_pr_review_runs_for_real_then_replays_offline() {
         &[],
     );
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    let again = std::fs::read_to_string(project.dir.path().join(format!("reviews/{replayed}.md")))
-        .expect("the replayed review is saved");
+    let again = saved_review(&project, &replayed);
     assert_eq!(
         again, review,
         "the replay writes the review the live run wrote"
@@ -259,7 +257,66 @@ fn the_shipped_recording_of_the_pr_review_still_replays() {
     let (code, stdout, stderr) =
         project.orchestra_with(&["approve", &run, "approve", "--replay", &recording], &[]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    let review = std::fs::read_to_string(project.dir.path().join(format!("reviews/{run}.md")))
-        .expect("the review is saved");
+    let review = saved_review(&project, &run);
     assert!(review.contains("SQL injection"), "{review}");
+
+    // Replayed from the critic's checkpoint: what came before is reused, the critic and what
+    // follows run again on a new branch, and the same review is saved there.
+    let (code, stdout, stderr) = project.orchestra_with(
+        &["replay", &run, "--at", "critic", "--replay", &recording],
+        &[],
+    );
+    assert_eq!(
+        code,
+        Some(3),
+        "the replay reaches the approval again\n{stdout}\n{stderr}"
+    );
+    let replay = project.newest_run();
+    assert_ne!(replay, run, "a replay is a new run");
+    let (code, stdout, stderr) = project.orchestra_with(
+        &["approve", &replay, "approve", "--replay", &recording],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let (_, shown, _) = project.orchestra_with(&["show", &replay, "--json"], &[]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).expect("show prints JSON");
+    let diff = shown["result"]["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|step| step["key"] == "diff"))
+        .expect("the replay has the diff step");
+    assert_eq!(
+        diff["reused_from"],
+        format!("{run}/diff"),
+        "the steps before the checkpoint are reused (the critic sends the security review back again)"
+    );
+    assert_eq!(
+        saved_review(&project, &replay),
+        review,
+        "the replay from the middle saves the same review on its own branch"
+    );
+}
+
+/// The review a run saved, read from its branch, whose history must say exactly what each step
+/// changed: only `publish` wrote a file, and the user's branch and working tree are untouched.
+fn saved_review(project: &Project, run: &str) -> String {
+    let dir = project.dir.path();
+    let branch = run_branch("pr-review", run);
+    assert_eq!(
+        commits_beyond(dir, "feature", &branch),
+        [(
+            "pr-review: publish (succeeded)".to_owned(),
+            vec![format!("reviews/{run}.md")]
+        )],
+        "the run's branch holds one commit, the saved review"
+    );
+    assert_eq!(
+        git(dir, &["status", "--porcelain"]),
+        "",
+        "the user's working tree is untouched"
+    );
+    assert!(
+        !dir.join(format!("reviews/{run}.md")).exists(),
+        "the review is not written into the user's working tree"
+    );
+    git(dir, &["show", &format!("{branch}:reviews/{run}.md")])
 }

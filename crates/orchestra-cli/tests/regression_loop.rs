@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Project, assert_in_no_file, git, repo};
+use common::{Project, assert_in_no_file, commits_beyond, git, repo, run_branch};
 use orchestra_llm_server::{LlmServer, Reply};
 use serde_json::json;
 
@@ -85,9 +85,12 @@ fn run_to_the_end(project: &Project, env: &[(&str, &str)], models: &[&str]) -> (
         stderr.contains("fix waits for approval: the model wants to call `write_file`"),
         "the run says the write waits for approval: {stderr}"
     );
+    let worktree = project
+        .dir
+        .path()
+        .join(format!(".orchestra/worktrees/{run}/crates/calc/src/lib.rs"));
     assert_eq!(
-        std::fs::read_to_string(project.dir.path().join("crates/calc/src/lib.rs"))
-            .expect("the code"),
+        std::fs::read_to_string(&worktree).expect("the run's worktree holds the code"),
         BROKEN,
         "nothing is written before the approval"
     );
@@ -114,17 +117,12 @@ fn the_regression_loop_fixes_a_failing_test_with_an_approved_write_then_replays(
         ("OPENAI_BASE_URL", base_url.as_str()),
         (target_name.as_str(), target.as_str()),
     ];
-    let (_, stdout) = run_to_the_end(&project, &env, &["--record", "loop.recording.json"]);
+    let (run, stdout) = run_to_the_end(&project, &env, &["--record", "loop.recording.json"]);
     assert!(
         stdout.contains("The tests pass. What changed: `add` subtracted its second number"),
         "the summary reports the agent's change: {stdout}"
     );
-    assert_eq!(
-        std::fs::read_to_string(project.dir.path().join("crates/calc/src/lib.rs"))
-            .expect("the code"),
-        FIXED,
-        "the approved write changed the code"
-    );
+    assert_fixed_on_its_branch(&project, &run);
     let requests = server.requests();
     assert_eq!(requests.len(), 3, "read, write, answer");
     let read_back = requests[1].conversation();
@@ -164,13 +162,51 @@ fn the_shipped_recording_of_the_regression_loop_still_replays() {
     let recording = repo().join("pipelines/recordings/regression-loop.json");
     let recording = recording.to_string_lossy();
     let (target_name, target) = cargo_env(project.dir.path());
-    let (_, stdout) = run_to_the_end(
-        &project,
-        &[(target_name.as_str(), target.as_str())],
-        &["--replay", &recording],
-    );
+    let env = [(target_name.as_str(), target.as_str())];
+    let (run, stdout) = run_to_the_end(&project, &env, &["--replay", &recording]);
     assert!(
         stdout.contains("The tests pass."),
         "the shipped recording answers every request of today's pipeline (if not, refresh it as docs/models.md says): {stdout}"
+    );
+    assert_fixed_on_its_branch(&project, &run);
+
+    // Replayed from the test step's checkpoint: the fix is reused (no model is asked), the
+    // tests run again in a new worktree that holds the fix, on a new branch from its commit.
+    let (code, stdout, stderr) = project.orchestra_with(&["replay", &run, "--at", "test"], &env);
+    assert_eq!(code, Some(0), "the replay passes\n{stdout}\n{stderr}");
+    assert!(stdout.contains("The tests pass."), "{stdout}");
+    let replay = project.newest_run();
+    assert_ne!(replay, run, "a replay is a new run");
+    let dir = project.dir.path();
+    let fix = git(dir, &["rev-parse", &run_branch("regression-loop", &run)]);
+    assert_eq!(
+        git(dir, &["rev-parse", &run_branch("regression-loop", &replay)]),
+        fix,
+        "the replay's branch starts at the fix's commit and the tests changed nothing"
+    );
+}
+
+/// The run's branch holds exactly one commit beyond `main`, the agent's fix, and the user's
+/// working tree still holds the broken code.
+fn assert_fixed_on_its_branch(project: &Project, run: &str) {
+    let dir = project.dir.path();
+    let branch = run_branch("regression-loop", run);
+    assert_eq!(
+        commits_beyond(dir, "main", &branch),
+        [(
+            "regression-loop: fix (succeeded)".to_owned(),
+            vec!["crates/calc/src/lib.rs".to_owned()]
+        )],
+        "the branch's history says the fix changed the code and nothing else changed a file"
+    );
+    assert_eq!(
+        git(dir, &["show", &format!("{branch}:crates/calc/src/lib.rs")]),
+        FIXED.trim_end(),
+        "the approved write is on the run's branch"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("crates/calc/src/lib.rs")).expect("the code"),
+        BROKEN,
+        "the user's working tree is untouched"
     );
 }

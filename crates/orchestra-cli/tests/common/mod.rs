@@ -124,8 +124,8 @@ pub fn assert_in_no_file(folder: &Path, secret: &str, what: &str) -> usize {
 
 /// Runs git in `dir` as a fixed author at a fixed time, so that commits (and so diffs and
 /// recordings made from them) are the same on every machine.
-pub fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
         .args([
             "-c",
             "user.name=Reviewer",
@@ -136,11 +136,44 @@ pub fn git(dir: &Path, args: &[&str]) {
         .current_dir(dir)
         .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
         .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .status()
+        .output()
         .expect("git runs");
     assert!(
-        status.success(),
-        "git {args:?} succeeds in {}",
-        dir.display()
+        output.status.success(),
+        "git {args:?} succeeds in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8_lossy(&output.stdout)
+        .trim_end()
+        .to_owned()
+}
+
+/// A run's branch: `orchestra/<pipeline>/<run>`.
+pub fn run_branch(pipeline: &str, run: &str) -> String {
+    format!("orchestra/{pipeline}/{run}")
+}
+
+/// The commits on `branch` that `base` does not have, oldest first: each subject, and the files
+/// it changed.
+pub fn commits_beyond(dir: &Path, base: &str, branch: &str) -> Vec<(String, Vec<String>)> {
+    let ids = git(
+        dir,
+        &[
+            "rev-list",
+            "--reverse",
+            "--no-merges",
+            &format!("{base}..{branch}"),
+        ],
+    );
+    ids.lines()
+        .map(|id| {
+            let subject = git(dir, &["show", "-s", "--format=%s", id]);
+            let files = git(dir, &["show", "--format=", "--name-only", id])
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            (subject, files)
+        })
+        .collect()
 }
