@@ -1,4 +1,4 @@
-//! Git-native runs against real repositories, built by `fixtures/repository.sh` and read back
+//! Git-native runs against real repositories, built by `tests/fixtures/git-repository.sh` and read back
 //! with the real `git` program: a branch per run, a commit per step that changed something, the
 //! user's branch and working tree untouched, parallel writers merged at their join (cleanly, or
 //! failing on a conflict, or handing it on), replay from a checkpoint, cleanup, and a pipeline
@@ -46,7 +46,8 @@ fn repository(pipelines: &[(&str, &str)]) -> (Lab, Vec<PathBuf>) {
         .expect("write the pipeline");
         files.push(file);
     }
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/repository.sh");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/git-repository.sh");
     let mut command = Command::new("bash");
     command.arg(&fixture).arg(lab.dir.path());
     command.args(
