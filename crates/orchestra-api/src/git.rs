@@ -64,7 +64,9 @@ impl Versioning for Git {
         let worktree = repository
             .create_worktree(name, branch, commit, path)
             .map_err(say)?;
-        if worktree.head().map_err(say)? != commit {
+        let tip = worktree.head().map_err(say)?;
+        if tip != commit {
+            unrecorded_run_commits(&repository, &tip, commit, branch)?;
             worktree.reset_keeping_files(commit).map_err(say)?;
         }
         Ok(())
@@ -109,6 +111,42 @@ impl Versioning for Git {
         repository.remove_worktree(name).map_err(say)?;
         repository.delete_branch(branch).map_err(say)
     }
+}
+
+/// Checks that the commits on `branch` after the recorded `commit` up to `tip` are the run's own
+/// (their record lost in a crash), which a resume may drop: a commit a person made there, or a
+/// branch whose history no longer holds the recorded commit, is refused with what to do.
+fn unrecorded_run_commits(
+    repository: &Repository,
+    tip: &str,
+    commit: &str,
+    branch: &str,
+) -> Result<(), String> {
+    const LOOK_BACK: usize = 64;
+    let mut at = tip.to_owned();
+    for _ in 0..LOOK_BACK {
+        if at == commit {
+            return Ok(());
+        }
+        let info = repository.commit_info(&at).map_err(say)?;
+        if !info.trailers.iter().any(|(key, _)| key == "Orchestra-Run") {
+            return Err(format!(
+                "the branch `{branch}` holds commit {} (\"{}\"), which the run did not make; move it to a branch of your own (`git branch mine {}`), then reset `{branch}` to {} and resume",
+                &at[..at.len().min(7)],
+                info.summary,
+                &at[..at.len().min(7)],
+                &commit[..commit.len().min(7)]
+            ));
+        }
+        match info.parents.first() {
+            Some(parent) => at.clone_from(parent),
+            None => break,
+        }
+    }
+    Err(format!(
+        "the branch `{branch}` no longer leads back to the run's last recorded commit {}; it was rewritten outside the run, which cannot go on from it",
+        &commit[..commit.len().min(7)]
+    ))
 }
 
 /// A path made absolute and free of `.` and `..`, without asking the file system.
@@ -278,7 +316,18 @@ impl Project {
     /// `force`.
     pub fn cleanup(&self, cutoff: jiff::Timestamp, force: bool) -> Result<Cleanup, ApiError> {
         let mut report = Cleanup::default();
+        let mut runs = Vec::new();
+        // Every commit any run recorded: a replay's branch holds its earlier run's commits, and
+        // a commit no run recorded is a person's, whatever its trailers say.
+        let mut recorded = std::collections::HashSet::new();
         for row in self.store().runs(usize::MAX)? {
+            let state = self.state(&row.id)?;
+            if let Some(git) = state.git {
+                recorded.extend(git.snapshots.iter().map(|snapshot| snapshot.commit.clone()));
+                runs.push((row, git));
+            }
+        }
+        for (row, git) in runs {
             let over = matches!(
                 row.status,
                 RunStatus::Succeeded
@@ -293,10 +342,6 @@ impl Project {
                 .unwrap_or(&row.started_at)
                 .parse()
                 .unwrap_or_else(|_| jiff::Timestamp::now());
-            let state = self.state(&row.id)?;
-            let Some(git) = state.git else {
-                continue;
-            };
             if !over || self.store().owned_elsewhere(&row) {
                 if ended < cutoff {
                     report.kept.push(format!(
@@ -318,7 +363,7 @@ impl Project {
                 ));
                 continue;
             };
-            Self::clean_run(&repository, &row.id, &git, force, &mut report)?;
+            Self::clean_run(&repository, &row.id, &git, &recorded, force, &mut report)?;
         }
         Ok(report)
     }
@@ -327,6 +372,7 @@ impl Project {
         repository: &Repository,
         run: &str,
         git: &orchestra_engine::run::GitState,
+        recorded: &std::collections::HashSet<String>,
         force: bool,
         report: &mut Cleanup,
     ) -> Result<(), ApiError> {
@@ -371,9 +417,9 @@ impl Project {
                     .push(format!("branch `{branch}`: a worktree of the run is kept"));
                 continue;
             }
-            if let Some(foreign) = Self::foreign_commit(repository, run, &tip)? {
+            if let Some(foreign) = Self::foreign_commit(repository, recorded, &tip)? {
                 report.kept.push(format!(
-                    "branch `{branch}`: it holds commit {foreign}, which run `{run}` did not make and no other branch has"
+                    "branch `{branch}`: it holds commit {foreign}, which no run made and no other branch has"
                 ));
                 continue;
             }
@@ -383,11 +429,11 @@ impl Project {
         Ok(())
     }
 
-    /// A commit on a run's branch that the run did not make and that no branch outside the
-    /// runs' holds: a person's work, which cleanup must not lose.
+    /// A commit on a run's branch that no run recorded and that no branch outside the runs'
+    /// holds: a person's work, which cleanup must not lose.
     fn foreign_commit(
         repository: &Repository,
-        run: &str,
+        recorded: &std::collections::HashSet<String>,
         tip: &str,
     ) -> Result<Option<String>, ApiError> {
         let mut pending = vec![tip.to_owned()];
@@ -400,15 +446,10 @@ impl Project {
             {
                 continue;
             }
-            let info = repository.commit_info(&commit).map_err(refused)?;
-            let made_by_run = info
-                .trailers
-                .iter()
-                .any(|(key, value)| key == "Orchestra-Run" && value == run);
-            if !made_by_run {
+            if !recorded.contains(&commit) {
                 return Ok(Some(commit.get(..7).unwrap_or(&commit).to_owned()));
             }
-            pending.extend(info.parents);
+            pending.extend(repository.commit_info(&commit).map_err(refused)?.parents);
         }
         Ok(None)
     }
@@ -451,9 +492,16 @@ pub(crate) fn checkpoint(
     let target = StepKey::new("", step);
     let mut reached = false;
     for event in history {
-        if event
-            .step()
-            .is_some_and(|key| key == &target || key.is_within(&target))
+        // The merges before a join belong to the checkpoint where the join starts.
+        let merge = matches!(
+            event,
+            orchestra_engine::RunEvent::Merged { .. }
+                | orchestra_engine::RunEvent::MergeConflicted { .. }
+        );
+        if !merge
+            && event
+                .step()
+                .is_some_and(|key| key == &target || key.is_within(&target))
         {
             reached = true;
             break;

@@ -480,7 +480,7 @@ async fn cleanup_removes_finished_runs_branches_and_keeps_what_it_must() {
         report
             .kept
             .iter()
-            .any(|kept| kept.contains(&user_branch) && kept.contains("did not make")),
+            .any(|kept| kept.contains(&user_branch) && kept.contains("no run made")),
         "and the report says why: {:?}",
         report.kept
     );
@@ -563,5 +563,108 @@ async fn a_pipeline_file_s_revisions_and_the_diff_between_them_come_from_git() {
     assert!(
         on_disk.contains("+  - { id: a, action: shell, run: [echo, on disk] }"),
         "and against the file on disk: {on_disk}"
+    );
+}
+
+#[tokio::test]
+async fn a_parallel_writer_that_failed_keeps_its_work_when_it_runs_again_after_a_resume() {
+    // `left` writes its file and fails; run again, it finds the file and succeeds without
+    // changing anything more: what it wrote the first time must still reach the join.
+    let body = parallel(
+        "if [ -f left.txt ]; then exit 0; fi; echo left > left.txt; exit 1",
+        "echo right > right.txt",
+        "cat left.txt right.txt",
+        "",
+    );
+    let (lab, files) = repository(&[("again", &body)]);
+    let (finished, result) = lab.run(&files[0], &[]).await;
+    assert_run(&result, RunStatus::Failed);
+    let resumed = lab
+        .project
+        .resume(&finished.run_id, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect("the run resumes");
+    let result = lab.result(&resumed.run_id);
+    assert_run(&result, RunStatus::Succeeded);
+    assert_eq!(
+        result.step("join").map(|s| s.output.clone()),
+        Some(serde_json::json!("left\nright\n")),
+        "the failed attempt's work was kept in the writer's worktree and merged"
+    );
+    let branch = branch_of(&lab, &finished.run_id);
+    assert_eq!(
+        git(lab.dir.path(), &["show", &format!("{branch}:left.txt")]),
+        "left",
+        "and it is on the run's branch"
+    );
+}
+
+#[tokio::test]
+async fn replay_at_a_join_starts_from_the_merged_work_of_its_writers() {
+    let body = parallel(
+        "echo left > left.txt",
+        "echo right > right.txt",
+        "cat left.txt right.txt",
+        "",
+    );
+    let (lab, files) = repository(&[("rejoin", &body)]);
+    let (finished, result) = lab.run(&files[0], &[]).await;
+    assert_run(&result, RunStatus::Succeeded);
+    let replay = lab
+        .project
+        .replay(
+            &finished.run_id,
+            "join",
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .expect("the replay runs");
+    let replayed = lab.result(&replay.run_id);
+    assert_run(&replayed, RunStatus::Succeeded);
+    assert_eq!(
+        replayed.step("join").map(|s| s.output.clone()),
+        Some(serde_json::json!("left\nright\n")),
+        "the checkpoint of a join holds its writers' merged work"
+    );
+}
+
+#[tokio::test]
+async fn a_resume_refuses_to_drop_a_commit_a_person_made_on_the_run_s_branch() {
+    let steps = "steps:\n  - { id: write, action: shell, run: [sh, -c, 'echo one > out.txt'] }\n  - { id: ask, action: approval, message: Go on?, depends_on: [write] }\n  - { id: more, action: shell, run: [sh, -c, 'echo two >> out.txt'], depends_on: [ask] }\n";
+    let (lab, files) = repository(&[("guarded", steps)]);
+    let (finished, result) = lab.run(&files[0], &[]).await;
+    assert_run(&result, RunStatus::Waiting);
+    let worktree = lab
+        .project
+        .run_git(&finished.run_id)
+        .expect("log")
+        .expect("repo")
+        .repo
+        .worktree;
+    std::fs::write(Path::new(&worktree).join("mine.txt"), "mine").expect("write");
+    git(Path::new(&worktree), &["add", "mine.txt"]);
+    git(Path::new(&worktree), &["commit", "-qm", "My fix"]);
+    let mine = git(Path::new(&worktree), &["rev-parse", "HEAD"]);
+
+    let error = lab
+        .project
+        .approve(
+            &finished.run_id,
+            "ask",
+            true,
+            None,
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .expect_err("the run cannot go on over a person's commit");
+    let message = error.to_string();
+    assert!(
+        message.contains("which the run did not make") && message.contains(&mine[..7]),
+        "the refusal names the commit and what to do: {message}"
+    );
+    assert_eq!(
+        git(Path::new(&worktree), &["rev-parse", "HEAD"]),
+        mine,
+        "the person's commit is still there"
     );
 }

@@ -58,8 +58,19 @@ fn unordered_writers(graph: &Graph, writes: &[bool]) -> Vec<bool> {
         .enumerate()
         .map(|(at, step)| (step.id.as_str(), at))
         .collect();
+    // A step that joins `any` of its dependencies may start while the others still run: an
+    // edge into it does not order them before it.
     let mut forward = vec![Vec::new(); graph.steps.len()];
-    for edge in graph.edges.iter().filter(|edge| !edge.back) {
+    let any = |id: &str| {
+        position
+            .get(id)
+            .is_some_and(|&at| graph.steps[at].join == orchestra_pipeline::model::Join::Any)
+    };
+    for edge in graph
+        .edges
+        .iter()
+        .filter(|edge| !edge.back && !any(&edge.to))
+    {
         if let (Some(&from), Some(&to)) = (
             position.get(edge.from.as_str()),
             position.get(edge.to.as_str()),

@@ -510,6 +510,8 @@ fn run_at_depth(
             (None, _) => (None, None),
         };
         let mut opened = opened;
+        // The events that open the run (its start, its repository) and nothing after them.
+        let opening_len = 1 + usize::from(opened.is_some());
         let root = run_repo
             .as_ref()
             .map_or_else(|| request.workspace.clone(), repo::RunRepo::workspace_root);
@@ -599,7 +601,8 @@ fn run_at_depth(
             Ok(answers) => opening.insert(1, RunEvent::AutoResolved { answers }),
             // Nothing can run with a value nobody chose: the run ends before its steps.
             Err(reason) => {
-                opening.truncate(1);
+                // The branch and worktree are recorded, so that cleanup finds them.
+                opening.truncate(opening_len);
                 opening.push(RunEvent::RunFinished {
                     status: RunStatus::Failed,
                     outputs: Map::new(),
@@ -804,12 +807,13 @@ async fn run_child(
     let child_dir = file
         .parent()
         .map_or_else(|| shared.pipeline_dir.clone(), Path::to_path_buf);
-    // A child run works in its parent step's workspace unless it names its own; the parent
-    // step's commit records what it changed, so a child run makes no branch of its own.
-    let workspace = pipeline.workspace.root.as_ref().map_or_else(
-        || workspace.root().to_path_buf(),
-        |root| child_dir.join(root),
-    );
+    // A child run works in its parent step's workspace unless it names its own; in a run with a
+    // repository always in the parent step's (its own root would lie in the user's working
+    // tree). The parent step's commit records what it changed: a child makes no branch.
+    let workspace = match &pipeline.workspace.root {
+        Some(root) if shared.repo.is_none() => child_dir.join(root),
+        _ => workspace.root().to_path_buf(),
+    };
     let request = RunRequest {
         run_id: shared.services.ids.run_id(),
         plan,

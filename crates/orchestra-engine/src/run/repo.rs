@@ -163,8 +163,10 @@ impl RunRepo {
             let state = shared.state.lock().map_err(|_| poisoned())?;
             let git = state.git.as_ref();
             (
+                // A writer that runs again before its work was merged (a retry after a resume,
+                // a route back before the join) goes on in its worktree, on top of what it did.
                 git.and_then(|git| git.forks.get(key))
-                    .filter(|fork| !fork.merged && !fork.finished)
+                    .filter(|fork| !fork.merged)
                     .map(|fork| PathBuf::from(&fork.worktree)),
                 git.map(|git| git.head.clone()).unwrap_or_default(),
             )
@@ -242,12 +244,13 @@ impl RunRepo {
     /// Merges the work of the parallel writers among `writers` that finished and are not merged
     /// yet into the run's branch, before `join` runs (or, with `join` as `None`, when their
     /// scope ended). A conflict fails the join with the paths, keeping the worktrees; or, when
-    /// the pipeline says so, is handed to the join to resolve.
+    /// the pipeline says so and the join can resolve it (`join_resolves`: an action that writes
+    /// in the run's worktree), is handed to the join.
     pub(crate) async fn merge_writers(
         &self,
         shared: &Arc<Shared>,
         join: Option<&StepKey>,
-        join_has_own_worktree: bool,
+        join_resolves: bool,
         writers: &[StepKey],
     ) -> Result<(), String> {
         let _lock = self.lock.lock().await;
@@ -272,9 +275,7 @@ impl RunRepo {
             let merged = match &fork.commit {
                 None => Merged::Already,
                 Some(commit) => {
-                    let keep = self.on_conflict == OnConflict::Continue
-                        && join.is_some()
-                        && !join_has_own_worktree;
+                    let keep = self.on_conflict == OnConflict::Continue && join_resolves;
                     let message = Self::merge_message(shared, &at, &writer);
                     let (vcs, worktree, theirs) =
                         (Arc::clone(&self.vcs), run_worktree.clone(), commit.clone());
@@ -299,9 +300,7 @@ impl RunRepo {
                 Merged::Conflicted(paths) => {
                     let listed = paths.join(", ");
                     let commit = fork.commit.clone().unwrap_or_default();
-                    let handing = self.on_conflict == OnConflict::Continue
-                        && join.is_some()
-                        && !join_has_own_worktree;
+                    let handing = self.on_conflict == OnConflict::Continue && join_resolves;
                     if !handing {
                         return Err(format!(
                             "the work of `{writer}` conflicts with the run's branch in {listed}; \
@@ -318,7 +317,9 @@ impl RunRepo {
                             paths,
                         }])
                         .map_err(|error| error.0)?;
-                    continue;
+                    // One conflict at a time: the other writers' work is merged once the join
+                    // has committed its resolution (at the next join, or when the scope ends).
+                    break;
                 }
             };
             shared.commit(vec![event]).map_err(|error| error.0)?;

@@ -220,7 +220,10 @@ impl GitState {
                 let fork = self.forks.get_mut(step).filter(|fork| !fork.merged);
                 if let Some(fork) = fork {
                     fork.finished = true;
-                    fork.commit.clone_from(&result.commit);
+                    // A writer that ran again and changed nothing more keeps its earlier work.
+                    if result.commit.is_some() {
+                        fork.commit.clone_from(&result.commit);
+                    }
                 }
                 if let Some(commit) = &result.commit {
                     let fork = self.forks.get(step).filter(|fork| !fork.merged);

@@ -42,11 +42,13 @@ pub(crate) async fn execute(
     joins: &[StepKey],
 ) -> StepOutcome {
     // A join first brings back the work of the parallel writers before it.
+    // Only an action that writes, in the run's worktree, can resolve a conflict handed to it.
+    let resolves = !step.own_worktree
+        && matches!(&step.work, Work::Action { action, params }
+            if actions::action(action).is_some_and(|action| action.writes.may_write(params)));
     if let Some(repo) = &shared.repo
         && !joins.is_empty()
-        && let Err(error) = repo
-            .merge_writers(shared, Some(key), step.own_worktree, joins)
-            .await
+        && let Err(error) = repo.merge_writers(shared, Some(key), resolves, joins).await
     {
         return StepOutcome::Finished(StepResult::failed(error, 0, 0));
     }
@@ -218,8 +220,10 @@ async fn run_action(
         frame,
     };
     let mut outcome = attempt.run().await;
-    // What the step changed is committed before its end is recorded.
+    // What the step changed is committed before its end is recorded; a step that cannot write
+    // commits nothing (another step may be writing in the same worktree).
     if let (Some(repo), Some(checkout)) = (&shared.repo, &checkout)
+        && action.writes.may_write(params)
         && let StepOutcome::Finished(result) | StepOutcome::Rejected(result, _) = &mut outcome
         && let Err(error) = repo.commit_step(shared, key, checkout, result).await
     {
