@@ -66,9 +66,11 @@ fn a_run_killed_mid_way_resumes_with_one_commit_per_step() {
         .to_string_lossy()
         .into_owned();
     let branch = run_branch("writers", &run);
-    // As if the process had committed `b`'s work and died before recording it.
+    // As if the process had committed `b`'s work, with the trailers it writes, and died before
+    // recording it.
     git(&worktree, &["add", "b.txt"]);
-    git(&worktree, &["commit", "-qm", "writers: b (succeeded)"]);
+    let message = format!("writers: b (succeeded)\n\nOrchestra-Run: {run}\nOrchestra-Step: b");
+    git(&worktree, &["commit", "-qm", &message]);
     assert_eq!(
         commits_beyond(dir, "main", &branch).len(),
         2,
