@@ -60,13 +60,21 @@ fn repository(pipelines: &[(&str, &str)]) -> (Lab, Vec<PathBuf>) {
     (lab, files)
 }
 
-fn branch_of(lab: &Lab, run: &str) -> String {
+/// The repository, branch and commits of a run.
+fn run_git(lab: &Lab, run: &str) -> orchestra_api::RunGit {
     lab.project
         .run_git(run)
         .expect("the run's log reads")
         .expect("the run works in a repository")
-        .repo
-        .branch
+}
+
+fn branch_of(lab: &Lab, run: &str) -> String {
+    run_git(lab, run).repo.branch
+}
+
+/// A step's output.
+fn output(result: &orchestra_api::PipelineResult, step: &str) -> Option<serde_json::Value> {
+    result.step(step).map(|s| s.output.clone())
 }
 
 /// The subjects of the commits on `branch` that `main` does not have, oldest first.
@@ -158,11 +166,7 @@ async fn each_step_that_changes_files_commits_on_the_run_s_branch_and_the_user_s
         ("README.md", Change::Deleted),
         "the studio's per-step diff shows what the step did"
     );
-    let git_state = lab
-        .project
-        .run_git(&finished.run_id)
-        .expect("the log reads")
-        .expect("a repository");
+    let git_state = run_git(&lab, &finished.run_id);
     assert_eq!(
         git_state.snapshots.len(),
         3,
@@ -184,15 +188,11 @@ async fn a_dirty_working_tree_is_left_alone_and_the_run_starts_from_head() {
     let (finished, result) = lab.run(&files[0], &[]).await;
     assert_run(&result, RunStatus::Succeeded);
     assert_eq!(
-        result.step("read").map(|s| s.output.clone()),
+        output(&result, "read"),
         Some(serde_json::json!("fourth line\n")),
         "the run sees the committed file, not the uncommitted change"
     );
-    let git_state = lab
-        .project
-        .run_git(&finished.run_id)
-        .expect("the log reads")
-        .expect("a repository");
+    let git_state = run_git(&lab, &finished.run_id);
     assert_eq!(
         git_state.repo.dirty,
         ["notes.txt"],
@@ -263,7 +263,7 @@ async fn parallel_writers_work_in_worktrees_of_their_own_and_merge_cleanly_at_th
     let (finished, result) = lab.run(&files[0], &[]).await;
     assert_run(&result, RunStatus::Succeeded);
     assert_eq!(
-        result.step("join").map(|s| s.output.clone()),
+        output(&result, "join"),
         Some(serde_json::json!("left\nright\nbase\n")),
         "the join sees both writers' work"
     );
@@ -341,7 +341,7 @@ async fn a_conflict_is_handed_to_the_join_when_the_pipeline_says_so_and_its_comm
     let (finished, result) = lab.run(&files[0], &[]).await;
     assert_run(&result, RunStatus::Succeeded);
     assert_eq!(
-        result.step("join").map(|s| s.output.clone()),
+        output(&result, "join"),
         Some(serde_json::json!("shared.txt\n")),
         "the join reads the conflicting paths in `run.conflicts`"
     );
@@ -394,7 +394,7 @@ async fn replay_from_a_middle_step_starts_a_new_branch_from_that_checkpoint() {
         "the step before the checkpoint is reused, not run again"
     );
     assert_eq!(
-        replayed.step("third").map(|s| s.output.clone()),
+        output(&replayed, "third"),
         Some(serde_json::json!("first given\nsecond\nthird\n")),
         "the replay sees the files as they were at the checkpoint, with the earlier run's inputs"
     );
@@ -439,23 +439,11 @@ async fn cleanup_removes_finished_runs_branches_and_keeps_what_it_must() {
     // A person adds a commit of their own on one run's branch, and edits a file in another's
     // worktree without committing.
     let user_branch = branch_of(&lab, &kept_by_user.run_id);
-    let user_worktree = lab
-        .project
-        .run_git(&kept_by_user.run_id)
-        .expect("log")
-        .expect("repo")
-        .repo
-        .worktree;
+    let user_worktree = run_git(&lab, &kept_by_user.run_id).repo.worktree;
     std::fs::write(Path::new(&user_worktree).join("mine.txt"), "mine").expect("write");
     git(Path::new(&user_worktree), &["add", "mine.txt"]);
     git(Path::new(&user_worktree), &["commit", "-qm", "My own work"]);
-    let dirty_worktree = lab
-        .project
-        .run_git(&dirty.run_id)
-        .expect("log")
-        .expect("repo")
-        .repo
-        .worktree;
+    let dirty_worktree = run_git(&lab, &dirty.run_id).repo.worktree;
     std::fs::write(Path::new(&dirty_worktree).join("out.txt"), "edited").expect("edit");
 
     let report = lab
@@ -486,15 +474,7 @@ async fn cleanup_removes_finished_runs_branches_and_keeps_what_it_must() {
     );
     assert!(
         branches.contains(&waiting.run_id)
-            && Path::new(
-                &lab.project
-                    .run_git(&waiting.run_id)
-                    .expect("log")
-                    .expect("repo")
-                    .repo
-                    .worktree
-            )
-            .exists(),
+            && Path::new(&run_git(&lab, &waiting.run_id).repo.worktree).exists(),
         "a paused run keeps its branch and worktree: {branches}"
     );
     assert!(
@@ -587,7 +567,7 @@ async fn a_parallel_writer_that_failed_keeps_its_work_when_it_runs_again_after_a
     let result = lab.result(&resumed.run_id);
     assert_run(&result, RunStatus::Succeeded);
     assert_eq!(
-        result.step("join").map(|s| s.output.clone()),
+        output(&result, "join"),
         Some(serde_json::json!("left\nright\n")),
         "the failed attempt's work was kept in the writer's worktree and merged"
     );
@@ -622,7 +602,7 @@ async fn replay_at_a_join_starts_from_the_merged_work_of_its_writers() {
     let replayed = lab.result(&replay.run_id);
     assert_run(&replayed, RunStatus::Succeeded);
     assert_eq!(
-        replayed.step("join").map(|s| s.output.clone()),
+        output(&replayed, "join"),
         Some(serde_json::json!("left\nright\n")),
         "the checkpoint of a join holds its writers' merged work"
     );
@@ -634,13 +614,7 @@ async fn a_resume_refuses_to_drop_a_commit_a_person_made_on_the_run_s_branch() {
     let (lab, files) = repository(&[("guarded", steps)]);
     let (finished, result) = lab.run(&files[0], &[]).await;
     assert_run(&result, RunStatus::Waiting);
-    let worktree = lab
-        .project
-        .run_git(&finished.run_id)
-        .expect("log")
-        .expect("repo")
-        .repo
-        .worktree;
+    let worktree = run_git(&lab, &finished.run_id).repo.worktree;
     std::fs::write(Path::new(&worktree).join("mine.txt"), "mine").expect("write");
     git(Path::new(&worktree), &["add", "mine.txt"]);
     git(Path::new(&worktree), &["commit", "-qm", "My fix"]);

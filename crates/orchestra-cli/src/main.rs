@@ -370,16 +370,23 @@ fn main() -> ExitCode {
             json,
             verbose,
             models,
-        } => commands::run::resume(&run, json, verbose, &models.mode(), global_dir.as_deref()),
+        } => commands::run::go_on(
+            &run,
+            commands::run::Stored::Resume,
+            json,
+            verbose,
+            &models.mode(),
+            global_dir.as_deref(),
+        ),
         Command::Replay {
             run,
             at,
             json,
             verbose,
             models,
-        } => commands::run::replay(
+        } => commands::run::go_on(
             &run,
-            &at,
+            commands::run::Stored::Replay { at: &at },
             json,
             verbose,
             &models.mode(),
@@ -403,7 +410,14 @@ fn main() -> ExitCode {
                 approved: !reject,
                 comment,
             };
-            commands::run::approve(&run, answer, json, &models.mode(), global_dir.as_deref())
+            commands::run::go_on(
+                &run,
+                commands::run::Stored::Answer(answer),
+                json,
+                false,
+                &models.mode(),
+                global_dir.as_deref(),
+            )
         }
         Command::Attach { run, step, models } => {
             commands::attach::run(&run, step.as_deref(), &models.mode(), global_dir.as_deref())

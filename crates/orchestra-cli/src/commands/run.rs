@@ -74,8 +74,24 @@ pub fn run(args: &RunArgs<'_>, global_dir: Option<&Path>) -> Outcome {
     })
 }
 
-pub fn resume(
+/// What to do with a stored run.
+pub enum Stored<'a> {
+    /// Continue it where its log ends.
+    Resume,
+    /// `orchestra replay RUN --at STEP`: a new run from the checkpoint where the stored run
+    /// reached the step, on a new branch from the repository as it was then.
+    Replay {
+        /// The step.
+        at: &'a str,
+    },
+    /// Answer what it waits for, then continue it.
+    Answer(Answer<'a>),
+}
+
+/// Drives a stored run on (`resume`, `replay`, `approve`), with progress, and prints how it went.
+pub fn go_on(
     run_id: &str,
+    what: Stored<'_>,
     json: bool,
     verbose: bool,
     models: &ModelMode,
@@ -86,45 +102,12 @@ pub fn resume(
         Err(outcome) => return outcome,
     };
     let total = top_level_steps(&project, run_id);
-    drive(&project, total, json, verbose, |cancel| {
-        Box::pin(project.resume(run_id, cancel))
-    })
-}
-
-/// `orchestra replay RUN --at STEP`: a new run from the checkpoint where the earlier run reached
-/// `step`, on a new branch from the repository as it was then.
-pub fn replay(
-    run_id: &str,
-    step: &str,
-    json: bool,
-    verbose: bool,
-    models: &ModelMode,
-    global_dir: Option<&Path>,
-) -> Outcome {
-    let project = match stored_run_project(models, global_dir) {
-        Ok(project) => project,
-        Err(outcome) => return outcome,
-    };
-    let total = top_level_steps(&project, run_id);
-    drive(&project, total, json, verbose, |cancel| {
-        Box::pin(project.replay(run_id, step, cancel))
-    })
-}
-
-pub fn approve(
-    run_id: &str,
-    answer: Answer<'_>,
-    json: bool,
-    models: &ModelMode,
-    global_dir: Option<&Path>,
-) -> Outcome {
-    let project = match stored_run_project(models, global_dir) {
-        Ok(project) => project,
-        Err(outcome) => return outcome,
-    };
-    let total = top_level_steps(&project, run_id);
-    drive(&project, total, json, false, |cancel| {
-        Box::pin(project.approve(run_id, answer.step, answer.approved, answer.comment, cancel))
+    drive(&project, total, json, verbose, |cancel| match what {
+        Stored::Resume => Box::pin(project.resume(run_id, cancel)),
+        Stored::Replay { at } => Box::pin(project.replay(run_id, at, cancel)),
+        Stored::Answer(answer) => {
+            Box::pin(project.approve(run_id, answer.step, answer.approved, answer.comment, cancel))
+        }
     })
 }
 
