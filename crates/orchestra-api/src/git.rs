@@ -4,8 +4,10 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use orchestra_engine::run::RunState;
-use orchestra_engine::versioning::{Checkout, Merged, OnConflict, RepoRequest, Versioning};
+use orchestra_engine::run::{GitState, RunState};
+use orchestra_engine::versioning::{
+    Checkout, Merged, OnConflict, RepoRequest, Versioning, short_commit,
+};
 use orchestra_engine::{RunStatus, StepKey};
 use orchestra_git::{GitError, Merge, Repository};
 
@@ -132,10 +134,10 @@ fn unrecorded_run_commits(
         if !info.trailers.iter().any(|(key, _)| key == "Orchestra-Run") {
             return Err(format!(
                 "the branch `{branch}` holds commit {} (\"{}\"), which the run did not make; move it to a branch of your own (`git branch mine {}`), then reset `{branch}` to {} and resume",
-                &at[..at.len().min(7)],
+                short_commit(&at),
                 info.summary,
-                &at[..at.len().min(7)],
-                &commit[..commit.len().min(7)]
+                short_commit(&at),
+                short_commit(commit)
             ));
         }
         match info.parents.first() {
@@ -145,7 +147,7 @@ fn unrecorded_run_commits(
     }
     Err(format!(
         "the branch `{branch}` no longer leads back to the run's last recorded commit {}; it was rewritten outside the run, which cannot go on from it",
-        &commit[..commit.len().min(7)]
+        short_commit(commit)
     ))
 }
 
@@ -174,17 +176,6 @@ pub struct Cleanup {
     pub worktrees: Vec<String>,
     /// What was kept, each with the reason.
     pub kept: Vec<String>,
-}
-
-/// The commits a run made, and where its branch is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunGit {
-    /// The repository, the branch and the worktree.
-    pub repo: orchestra_engine::event::RepoRecord,
-    /// The run's branch as recorded.
-    pub head: String,
-    /// Every commit the run made, in order.
-    pub snapshots: Vec<orchestra_engine::run::Snapshot>,
 }
 
 impl Project {
@@ -233,12 +224,8 @@ impl Project {
     }
 
     /// The repository, branch and commits of a run, when its pipeline names a repository.
-    pub fn run_git(&self, run: &str) -> Result<Option<RunGit>, ApiError> {
-        Ok(self.state(run)?.git.map(|git| RunGit {
-            repo: git.repo,
-            head: git.head,
-            snapshots: git.snapshots,
-        }))
+    pub fn run_git(&self, run: &str) -> Result<Option<GitState>, ApiError> {
+        Ok(self.state(run)?.git)
     }
 
     /// What a step of a run changed in the run's repository: the files and the patch of the
@@ -288,10 +275,7 @@ impl Project {
                 .file_at(&commit, &path)
                 .map_err(refused)?
                 .unwrap_or_default();
-            Ok((
-                text,
-                format!("{path} ({})", commit.get(..7).unwrap_or(&commit)),
-            ))
+            Ok((text, format!("{path} ({})", short_commit(&commit))))
         };
         let (old, old_label) = text_at(from)?;
         let (new, new_label) = match to {
@@ -371,7 +355,7 @@ impl Project {
     fn clean_run(
         repository: &Repository,
         run: &str,
-        git: &orchestra_engine::run::GitState,
+        git: &GitState,
         recorded: &std::collections::HashSet<String>,
         force: bool,
         report: &mut Cleanup,
@@ -447,7 +431,7 @@ impl Project {
                 continue;
             }
             if !recorded.contains(&commit) {
-                return Ok(Some(commit.get(..7).unwrap_or(&commit).to_owned()));
+                return Ok(Some(short_commit(&commit).to_owned()));
             }
             pending.extend(repository.commit_info(&commit).map_err(refused)?.parents);
         }

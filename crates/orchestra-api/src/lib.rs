@@ -12,7 +12,7 @@ mod orchestrator;
 mod project;
 
 pub use auto::pin_file;
-pub use git::{Change, Cleanup, CommitDiff, FileChange, Revision, RunGit};
+pub use git::{Change, Cleanup, CommitDiff, FileChange, Revision};
 pub use orchestra_engine::AutoAnswer;
 pub use orchestra_engine::event::{SkipReason, Stream};
 pub use orchestra_engine::models::{Message, Prepared, ToolCall};
@@ -20,6 +20,7 @@ pub use orchestra_engine::qc::{QcIssue, QcReport, Severity};
 pub use orchestra_engine::report::{human_duration, log_markdown, report_html, report_markdown};
 pub use orchestra_engine::run::{GitState, Snapshot};
 pub use orchestra_engine::run::{RunState, Waiting, WaitingFor};
+pub use orchestra_engine::versioning::short_commit;
 pub use orchestra_engine::{PipelineResult, Record, RunEvent, RunStatus, StepKey, StepStatus};
 pub use orchestra_llm::Mode as ModelMode;
 pub use orchestra_llm::prompts::layer_schema;

@@ -61,7 +61,7 @@ fn repository(pipelines: &[(&str, &str)]) -> (Lab, Vec<PathBuf>) {
 }
 
 /// The repository, branch and commits of a run.
-fn run_git(lab: &Lab, run: &str) -> orchestra_api::RunGit {
+fn run_git(lab: &Lab, run: &str) -> orchestra_api::GitState {
     lab.project
         .run_git(run)
         .expect("the run's log reads")

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use orchestra_api::{RunEvent, StepStatus, human_duration};
+use orchestra_api::{RunEvent, StepStatus, human_duration, short_commit};
 
 /// Prints a run's events as they are committed.
 pub struct Progress {
@@ -124,7 +124,7 @@ impl Progress {
                 self.line(&format!(
                     "  ⎇ works on the branch {} from {} of {}",
                     sanitize(&repo.branch),
-                    short(&repo.base),
+                    short_commit(&repo.base),
                     sanitize(&repo.path)
                 ));
                 if !repo.dirty.is_empty() {
@@ -133,7 +133,7 @@ impl Progress {
                         sanitize(&repo.path),
                         repo.dirty.len(),
                         sanitize(&repo.dirty.iter().take(3).cloned().collect::<Vec<_>>().join(", ")),
-                        short(&repo.base)
+                        short_commit(&repo.base)
                     ));
                 }
             }
@@ -153,7 +153,7 @@ impl Progress {
                 self.line(&format!(
                     "{}⎇ merged the work of {from}{before} ({})",
                     depth(step.as_str()),
-                    short(commit)
+                    short_commit(commit)
                 ));
             }
             RunEvent::MergeConflicted {
@@ -251,9 +251,4 @@ pub fn sanitize(text: &str) -> String {
             }
         })
         .collect()
-}
-
-/// A commit's short id.
-fn short(commit: &str) -> &str {
-    commit.get(..7).unwrap_or(commit)
 }

@@ -96,6 +96,11 @@ pub trait Versioning: Send + Sync {
     fn remove(&self, repo: &Path, name: &str, branch: &str) -> Result<(), String>;
 }
 
+/// A commit's short id, as people read it: its first seven characters.
+pub fn short_commit(commit: &str) -> &str {
+    commit.get(..7).unwrap_or(commit)
+}
+
 /// A name usable in a branch and a folder for a step key: letters, digits, `-` and `_`.
 pub fn ref_safe(text: &str) -> String {
     text.chars()

@@ -34,7 +34,7 @@ pub(crate) fn mark_parallel_writers(graph: &mut Graph, inherited: bool) {
 }
 
 /// Whether a step, or any step in its bodies, may change files.
-fn may_write(step: &PlannedStep) -> bool {
+pub(crate) fn may_write(step: &PlannedStep) -> bool {
     match &step.work {
         Work::Action { action, params } => {
             crate::actions::action(action).is_some_and(|action| action.writes.may_write(params))

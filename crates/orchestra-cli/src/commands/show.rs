@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use orchestra_api::{Overview, PipelineResult, RunGit, log_markdown, report_html, report_markdown};
+use orchestra_api::{
+    GitState, Overview, PipelineResult, log_markdown, report_html, report_markdown, short_commit,
+};
 use serde_json::json;
 
 use super::run::{current_project, print_overview, report_error};
@@ -94,15 +96,14 @@ fn summary(overview: &Overview) {
 }
 
 /// The run's branch and the commits it made: the snapshots of its checkpoints.
-fn commits(git: &RunGit) {
+fn commits(git: &GitState) {
     let repo = &git.repo;
-    let short = |commit: &str| commit.get(..7).unwrap_or(commit).to_owned();
     anstream::println!(
         "\nbranch {} of {} ({}), from {}",
         sanitize(&repo.branch),
         sanitize(&repo.name),
         sanitize(&repo.path),
-        short(&repo.base)
+        short_commit(&repo.base)
     );
     anstream::println!("worktree {}", sanitize(&repo.worktree));
     if !repo.dirty.is_empty() {
@@ -123,7 +124,7 @@ fn commits(git: &RunGit) {
             None if snapshot.branch == repo.branch => snapshot.step.to_string(),
             None => format!("{} (on {})", snapshot.step, sanitize(&snapshot.branch)),
         };
-        anstream::println!("  {}  {what}", short(&snapshot.commit));
+        anstream::println!("  {}  {what}", short_commit(&snapshot.commit));
     }
 }
 

@@ -9,6 +9,7 @@ use crate::event::RunEvent;
 use crate::models::Message;
 use crate::qc::QcReport;
 use crate::qc::output_text;
+use crate::versioning::short_commit;
 
 /// The run's events as a Markdown list, one line each (output chunks left out).
 pub fn log_markdown(result: &PipelineResult) -> String {
@@ -32,7 +33,7 @@ pub fn log_markdown(result: &PipelineResult) -> String {
                 let mut line = format!(
                     "works on the branch `{}` from {} of the repository `{}`",
                     repo.branch,
-                    short(&repo.base),
+                    short_commit(&repo.base),
                     repo.name
                 );
                 if !repo.dirty.is_empty() {
@@ -48,12 +49,12 @@ pub fn log_markdown(result: &PipelineResult) -> String {
                 format!("`{step}` works in a worktree of its own (branch `{branch}`)")
             }
             RunEvent::Merged { step, from, commit } if step == from => {
-                format!("the work of `{from}` was merged ({})", short(commit))
+                format!("the work of `{from}` was merged ({})", short_commit(commit))
             }
             RunEvent::Merged { step, from, commit } => {
                 format!(
                     "the work of `{from}` was merged before `{step}` ({})",
-                    short(commit)
+                    short_commit(commit)
                 )
             }
             RunEvent::MergeConflicted {
@@ -142,7 +143,7 @@ pub fn log_markdown(result: &PipelineResult) -> String {
                 let commit = result
                     .commit
                     .as_ref()
-                    .map(|commit| format!(", commit {}", short(commit)))
+                    .map(|commit| format!(", commit {}", short_commit(commit)))
                     .unwrap_or_default();
                 format!(
                     "`{step}` {}{detail} ({}{commit})",
@@ -173,11 +174,6 @@ pub fn log_markdown(result: &PipelineResult) -> String {
         let _ = writeln!(out, "- `{time}` {line}");
     }
     out
-}
-
-/// A commit's short id.
-fn short(commit: &str) -> &str {
-    commit.get(..7).unwrap_or(commit)
 }
 
 /// The run as one Markdown report: summary, steps, outputs, files and quality.

@@ -32,7 +32,7 @@ pub(crate) struct RunRepo {
 /// Where a step works: the run's worktree, or its own.
 pub(crate) struct StepCheckout {
     /// The workspace the step's actions see.
-    pub(crate) workspace: Workspace,
+    workspace: Workspace,
     /// The top of the worktree it commits in.
     worktree: PathBuf,
 }
@@ -270,16 +270,16 @@ impl RunRepo {
                 .collect()
         };
         let run_worktree = PathBuf::from(&self.record.worktree);
+        let hand_on = self.on_conflict == OnConflict::Continue && join_resolves;
         for (writer, fork) in pending {
             let at = join.unwrap_or(&writer).clone();
             let merged = match &fork.commit {
                 None => Merged::Already,
                 Some(commit) => {
-                    let keep = self.on_conflict == OnConflict::Continue && join_resolves;
                     let message = Self::merge_message(shared, &at, &writer);
                     let (vcs, worktree, theirs) =
                         (Arc::clone(&self.vcs), run_worktree.clone(), commit.clone());
-                    blocking(move || vcs.merge(&worktree, &theirs, &message, keep))
+                    blocking(move || vcs.merge(&worktree, &theirs, &message, hand_on))
                         .await
                         .map_err(|reason| {
                             format!("the work of `{writer}` cannot be merged: {reason}")
@@ -300,8 +300,7 @@ impl RunRepo {
                 Merged::Conflicted(paths) => {
                     let listed = paths.join(", ");
                     let commit = fork.commit.clone().unwrap_or_default();
-                    let handing = self.on_conflict == OnConflict::Continue && join_resolves;
-                    if !handing {
+                    if !hand_on {
                         return Err(format!(
                             "the work of `{writer}` conflicts with the run's branch in {listed}; \
                              both are kept for inspection: `{writer}`'s worktree {} (branch {}) \

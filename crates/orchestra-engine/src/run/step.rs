@@ -44,8 +44,8 @@ pub(crate) async fn execute(
     // A join first brings back the work of the parallel writers before it.
     // Only an action that writes, in the run's worktree, can resolve a conflict handed to it.
     let resolves = !step.own_worktree
-        && matches!(&step.work, Work::Action { action, params }
-            if actions::action(action).is_some_and(|action| action.writes.may_write(params)));
+        && matches!(step.work, Work::Action { .. })
+        && crate::writers::may_write(step);
     if let Some(repo) = &shared.repo
         && !joins.is_empty()
         && let Err(error) = repo.merge_writers(shared, Some(key), resolves, joins).await
@@ -207,60 +207,8 @@ async fn run_action(
             .as_ref()
             .map_or(&shared.workspace, super::repo::StepCheckout::workspace),
     };
-    let attempt = Attempt {
-        shared,
-        key,
-        step,
-        action,
-        name,
-        rendered: &rendered,
-        inputs: &inputs,
-        hash: hash.as_ref(),
-        env: &env,
-        frame,
-    };
-    let mut outcome = attempt.run().await;
-    // What the step changed is committed before its end is recorded; a step that cannot write
-    // commits nothing (another step may be writing in the same worktree).
-    if let (Some(repo), Some(checkout)) = (&shared.repo, &checkout)
-        && action.writes.may_write(params)
-        && let StepOutcome::Finished(result) | StepOutcome::Rejected(result, _) = &mut outcome
-        && let Err(error) = repo.commit_step(shared, key, checkout, result).await
-    {
-        result.status = StepStatus::Failed;
-        result.error = Some(error);
-    }
-    outcome
-}
-
-/// The attempts of one action step, with its retries.
-struct Attempt<'a> {
-    shared: &'a Arc<Shared>,
-    key: &'a StepKey,
-    step: &'a PlannedStep,
-    action: &'static actions::Action,
-    name: &'a str,
-    rendered: &'a Map<String, Value>,
-    inputs: &'a Value,
-    hash: Option<&'a String>,
-    env: &'a StepEnv<'a>,
-    frame: &'a Frame,
-}
-
-impl Attempt<'_> {
-    async fn run(&self) -> StepOutcome {
-        let Self {
-            shared,
-            key,
-            step,
-            action,
-            name,
-            rendered,
-            inputs,
-            hash,
-            env,
-            frame,
-        } = *self;
+    // The attempts, with their retries; a `return` inside ends them with the step's outcome.
+    let mut outcome = async {
         let first_start = shared.services.clock.now();
         let policy = &step.retry;
         let mut attempt = 1;
@@ -280,8 +228,8 @@ impl Attempt<'_> {
             let call = Call {
                 step: key,
                 action: name,
-                params: rendered,
-                env,
+                params: &rendered,
+                env: &env,
                 timeout: step
                     .timeout
                     .as_ref()
@@ -294,7 +242,7 @@ impl Attempt<'_> {
                 Ok(Done::Output(output)) => {
                     let rejection = output.rejection.clone();
                     let mut result = from_output(output, StepStatus::Succeeded, attempt, duration);
-                    result.inputs_hash = hash.cloned();
+                    result.inputs_hash.clone_from(&hash);
                     return match rejection {
                         Some(reason) => StepOutcome::Rejected(result, reason),
                         None => StepOutcome::Finished(result),
@@ -340,6 +288,18 @@ impl Attempt<'_> {
             attempt += 1;
         }
     }
+    .await;
+    // What the step changed is committed before its end is recorded; a step that cannot write
+    // commits nothing (another step may be writing in the same worktree).
+    if let (Some(repo), Some(checkout)) = (&shared.repo, &checkout)
+        && crate::writers::may_write(step)
+        && let StepOutcome::Finished(result) | StepOutcome::Rejected(result, _) = &mut outcome
+        && let Err(error) = repo.commit_step(shared, key, checkout, result).await
+    {
+        result.status = StepStatus::Failed;
+        result.error = Some(error);
+    }
+    outcome
 }
 
 /// A step's place under the run's concurrency limit. When the step's work ends the place is not
