@@ -7,9 +7,12 @@
 
 pub mod auth;
 mod auto;
+mod documents;
 mod git;
+pub mod json;
 mod orchestrator;
 mod project;
+pub mod settings;
 
 pub use auto::pin_file;
 pub use git::{Change, Cleanup, CommitDiff, FileChange, Revision};
@@ -27,3 +30,22 @@ pub use orchestra_llm::prompts::layer_schema;
 pub use orchestra_store::{ArtifactRow, AttemptRow, RunRow, StepLine, StepRow, Store, StoreError};
 pub use orchestrator::{Draft, Explanation};
 pub use project::{ApiError, Finished, Overview, Project, StartOptions, StepPrompt};
+
+/// The user's global Orchestra folder, where personalities, settings and keys shared by every
+/// project live: `$ORCHESTRA_HOME`, else `$XDG_CONFIG_HOME/orchestra`, else
+/// `~/.config/orchestra`.
+pub fn global_dir() -> Option<std::path::PathBuf> {
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|value| !value.is_empty())
+            .map(std::path::PathBuf::from)
+    };
+    from_env("ORCHESTRA_HOME")
+        .or_else(|| from_env("XDG_CONFIG_HOME").map(|dir| dir.join("orchestra")))
+        .or_else(|| from_env("HOME").map(|home| home.join(".config").join("orchestra")))
+}
+
+/// Every action a step can do, in the order of the registry.
+pub fn actions() -> &'static [&'static orchestra_pipeline::ActionSpec] {
+    orchestra_engine::CATALOG.actions
+}

@@ -129,6 +129,24 @@ impl Project {
                 out.display()
             )));
         }
+        let (text, rounds) = self.draft_text(description, out).await?;
+        std::fs::write(out, text).map_err(|error| {
+            ApiError::Refused(format!("`{}` cannot be written: {error}", out.display()))
+        })?;
+        Ok(Draft {
+            path: out.to_path_buf(),
+            rounds,
+        })
+    }
+
+    /// Drafts a pipeline as [`Project::draft`] does, for a file that would be at `out`, and
+    /// returns its text and how many rounds it took without writing anything (the studio opens
+    /// it unsaved, for review).
+    pub async fn draft_text(
+        &self,
+        description: &str,
+        out: &Path,
+    ) -> Result<(String, usize), ApiError> {
         let schema = json!({
             "type": "object",
             "required": ["yaml"],
@@ -175,13 +193,7 @@ impl Project {
                 } else {
                     yaml + "\n"
                 };
-                std::fs::write(out, text).map_err(|error| {
-                    ApiError::Refused(format!("`{}` cannot be written: {error}", out.display()))
-                })?;
-                return Ok(Draft {
-                    path: out.to_path_buf(),
-                    rounds: round,
-                });
+                return Ok((text, round));
             }
             prompt = format!(
                 "{prompt}\n\nYour last draft was:\n```yaml\n{yaml}\n```\nIt has these errors; fix every one and reply with the whole corrected file:\n- {}",

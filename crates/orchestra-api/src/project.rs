@@ -53,6 +53,9 @@ pub struct StartOptions {
     pub reuse: Option<String>,
     /// Cancelling this stops the run.
     pub cancel: CancellationToken,
+    /// The new run's id, when the caller needs to know it before the run starts (the studio
+    /// follows the run's events by it); a fresh id otherwise.
+    pub run_id: Option<String>,
 }
 
 /// The results an earlier run lends a re-run, and the commit its branch starts from (for a
@@ -246,7 +249,10 @@ impl Project {
         let auto = self.known_answers(file, &plan, options.reuse.as_deref())?;
         let pipeline_id = plan.pipeline.clone();
         let has_auto = !plan.auto.is_empty();
-        let run_id = uuid::Uuid::now_v7().to_string();
+        let run_id = options
+            .run_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let _driving = self.drive(&run_id)?;
         let request = RunRequest {
             workspace: self.workspace(file, &pipeline, &run_id),
@@ -421,6 +427,7 @@ impl Project {
             from: Some(step.to_owned()),
             reuse: Some(row.id.clone()),
             cancel,
+            run_id: None,
         };
         self.start(Path::new(&row.file), options).await
     }

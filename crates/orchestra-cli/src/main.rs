@@ -296,7 +296,7 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let global_dir = global_dir();
+    let global_dir = orchestra_api::global_dir();
     let outcome = match cli.command {
         Command::Validate {
             files,
@@ -436,15 +436,3 @@ fn main() -> ExitCode {
     ExitCode::from(outcome as u8)
 }
 
-/// The user's global Orchestra folder, where personalities and agents shared by every project
-/// live: `$ORCHESTRA_HOME`, else `$XDG_CONFIG_HOME/orchestra`, else `~/.config/orchestra`.
-fn global_dir() -> Option<PathBuf> {
-    let from_env = |name: &str| {
-        std::env::var_os(name)
-            .filter(|value| !value.is_empty())
-            .map(PathBuf::from)
-    };
-    from_env("ORCHESTRA_HOME")
-        .or_else(|| from_env("XDG_CONFIG_HOME").map(|dir| dir.join("orchestra")))
-        .or_else(|| from_env("HOME").map(|home| home.join(".config").join("orchestra")))
-}

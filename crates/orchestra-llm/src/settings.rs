@@ -280,7 +280,7 @@ impl Config {
 }
 
 /// A settings file, or `None` when there is none.
-fn read(file: &Path) -> Result<Option<Settings>, String> {
+pub fn read(file: &Path) -> Result<Option<Settings>, String> {
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -38,7 +38,7 @@ pub use diagnostic::{Code, Diagnostic, Report, Severity, sort_diagnostics};
 pub use library::Library;
 pub use load::{Loaded, Migration, load, migrate};
 pub use model::{Pipeline, Step};
-pub use save::save;
+pub use save::{save, save_value};
 pub use schema::json_schema;
 pub use source::{Source, Span};
 pub use suggest::did_you_mean;

@@ -13,7 +13,14 @@ pub fn save(pipeline: &Pipeline) -> String {
     // Serializing our own types into a JSON value cannot fail: every map key is a string and no
     // serializer of ours returns an error.
     let value = serde_json::to_value(pipeline).expect("a pipeline always converts to a JSON value");
-    to_yaml(&value, &style)
+    save_value(&value)
+}
+
+/// The YAML text of a pipeline given as data in the file's own shape (what the studio edits),
+/// written with the same layout as [`save`]. The value need not be a valid pipeline: reading the
+/// text back reports what is wrong with it, where.
+pub fn save_value(value: &serde_json::Value) -> String {
+    to_yaml(value, &style)
 }
 
 /// The sections and records that read best one entry per line; everything else goes on one line

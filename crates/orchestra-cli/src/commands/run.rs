@@ -69,6 +69,7 @@ pub fn run(args: &RunArgs<'_>, global_dir: Option<&Path>) -> Outcome {
             from: args.from.clone(),
             reuse: args.reuse.clone(),
             cancel,
+            run_id: None,
         };
         Box::pin(project.start(args.file, options))
     })

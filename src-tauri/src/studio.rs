@@ -1,0 +1,190 @@
+//! The studio's state: the open project, the runs this window drives, and where the studio keeps
+//! what it remembers between launches.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use orchestra_api::Project;
+use orchestra_api::json::{PipelineEntry, Progress, RunSummary};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Runtime};
+use tauri_specta::Event;
+use tokio_util::sync::CancellationToken;
+
+include!(concat!(env!("OUT_DIR"), "/examples.rs"));
+
+/// A committed change of a run, sent to the web view as it happens.
+#[derive(Clone, Debug, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct RunProgress(pub Progress);
+
+/// The open project, as the sidebar shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, specta::Type)]
+pub struct ProjectView {
+    /// The project's folder.
+    pub root: String,
+    /// Its name (the folder's).
+    pub name: String,
+    /// Its pipelines with their validation state.
+    pub pipelines: Vec<PipelineEntry>,
+    /// Whether it is a git repository, so that pipelines have a history.
+    pub git: bool,
+    /// Runs whose process died mid-run; the studio offers to resume them.
+    pub interrupted: Vec<RunSummary>,
+    /// Whether this is the bundled examples, copied on the first launch.
+    pub examples: bool,
+}
+
+/// What the studio remembers between launches (`studio.json` in the user's Orchestra folder).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Memory {
+    /// The project open when the studio last closed.
+    project: Option<PathBuf>,
+}
+
+/// The studio's state, shared by every command.
+pub struct Studio {
+    /// The user's Orchestra folder (settings, keys, global personalities).
+    pub global_dir: Option<PathBuf>,
+    project: RwLock<Option<Arc<Project>>>,
+    /// Runs started from this window, by id, with what cancels them.
+    runs: Mutex<HashMap<String, CancellationToken>>,
+}
+
+impl Studio {
+    /// A studio with no project open yet.
+    pub fn new(global_dir: Option<PathBuf>) -> Self {
+        Self {
+            global_dir,
+            project: RwLock::new(None),
+            runs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The open project.
+    pub fn project(&self) -> Result<Arc<Project>, String> {
+        self.project
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| "no project is open; open a folder first".to_owned())
+    }
+
+    /// Opens the project at `root`, sends its runs' progress to the web view, and remembers it
+    /// for the next launch.
+    pub fn open<R: Runtime>(&self, app: &AppHandle<R>, root: &Path) -> Result<ProjectView, String> {
+        if !root.is_dir() {
+            return Err(format!("`{}` is not a folder", root.display()));
+        }
+        let project = Project::open(root, self.global_dir.clone()).map_err(|error| error.to_string())?;
+        let app = app.clone();
+        project.subscribe(Arc::new(move |run, seq, event| {
+            // A window that is gone has no one to tell; the change is in the store regardless.
+            let _ = RunProgress(Progress::from(run, seq, event)).emit(&app);
+        }));
+        let project = Arc::new(project);
+        *self.project.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&project));
+        self.remember(root);
+        self.view(&project)
+    }
+
+    /// The open project's sidebar.
+    pub fn view(&self, project: &Project) -> Result<ProjectView, String> {
+        let runs = project.runs(200).map_err(|error| error.to_string())?;
+        Ok(ProjectView {
+            root: project.root().display().to_string(),
+            name: project
+                .root()
+                .file_name()
+                .map_or_else(|| project.root().display().to_string(), |name| name.to_string_lossy().into_owned()),
+            pipelines: project.pipelines(),
+            git: project.root().join(".git").exists(),
+            interrupted: runs
+                .iter()
+                .filter(|row| row.status == orchestra_api::RunStatus::Interrupted && row.parent_run.is_none())
+                .map(RunSummary::from)
+                .collect(),
+            examples: self.examples_folder().is_some_and(|folder| folder == project.root()),
+        })
+    }
+
+    /// The project the studio opens at launch: the last one, or on the first launch a copy of
+    /// the bundled examples.
+    pub fn launch_folder(&self) -> Result<PathBuf, String> {
+        if let Some(project) = self.memory().project.filter(|folder| folder.is_dir()) {
+            return Ok(project);
+        }
+        let folder = self
+            .examples_folder()
+            .ok_or_else(|| "there is no home folder to copy the examples into (set HOME)".to_owned())?;
+        install_examples(&folder)?;
+        Ok(folder)
+    }
+
+    /// Where the first launch copies the examples: `~/Orchestra/examples`.
+    fn examples_folder(&self) -> Option<PathBuf> {
+        std::env::var_os("HOME")
+            .filter(|home| !home.is_empty())
+            .map(|home| PathBuf::from(home).join("Orchestra").join("examples"))
+    }
+
+    fn memory_file(&self) -> Option<PathBuf> {
+        self.global_dir.as_ref().map(|dir| dir.join("studio.json"))
+    }
+
+    fn memory(&self) -> Memory {
+        self.memory_file()
+            .and_then(|file| std::fs::read_to_string(file).ok())
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    fn remember(&self, project: &Path) {
+        let Some(file) = self.memory_file() else { return };
+        let memory = Memory {
+            project: Some(project.to_path_buf()),
+        };
+        // Forgetting the last project costs only opening it again by hand.
+        if let (Some(folder), Ok(text)) = (file.parent(), serde_json::to_string_pretty(&memory)) {
+            let _ = std::fs::create_dir_all(folder).and_then(|()| std::fs::write(&file, text));
+        }
+    }
+
+    /// Registers a run this window drives, returning what cancels it.
+    pub fn track(&self, run: &str) -> CancellationToken {
+        let token = CancellationToken::new();
+        self.runs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(run.to_owned(), token.clone());
+        token
+    }
+
+    /// Forgets a run that ended or paused.
+    pub fn untrack(&self, run: &str) {
+        self.runs.lock().unwrap_or_else(PoisonError::into_inner).remove(run);
+    }
+
+    /// Cancels a run this window drives; `false` when it drives no such run.
+    pub fn cancel(&self, run: &str) -> bool {
+        let runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
+        runs.get(run).inspect(|token| token.cancel()).is_some()
+    }
+}
+
+/// Copies the bundled examples into `folder`, keeping any file already there (a person may have
+/// changed it).
+pub fn install_examples(folder: &Path) -> Result<(), String> {
+    for (relative, bytes) in EXAMPLE_FILES {
+        let path = folder.join(relative);
+        if path.exists() {
+            continue;
+        }
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, bytes));
+        written.map_err(|error| format!("cannot copy the examples to `{}`: {error}", path.display()))?;
+    }
+    Ok(())
+}
