@@ -7,7 +7,7 @@ import { type ActionInfo, type ProjectView, commands, events } from "./bindings"
 import { DraftDialog } from "./draft/DraftDialog";
 import { Canvas, type Dragged } from "./editor/Canvas";
 import { Inspector } from "./editor/Inspector";
-import { Palette } from "./editor/Palette";
+import { type Drop, Palette } from "./editor/Palette";
 import { ProblemsPanel } from "./editor/ProblemsPanel";
 import { YamlPanel } from "./editor/YamlPanel";
 import { HistoryView } from "./history/HistoryView";
@@ -31,6 +31,7 @@ export function App() {
   const [openRun, setOpenRun] = useState<string | null>(null);
   const [dragged, setDragged] = useState<Dragged | null>(null);
   const [adding, setAdding] = useState<Dragged | null>(null);
+  const [dropped, setDropped] = useState<Drop | null>(null);
   const [running, setRunning] = useState(false);
   const [settings, setSettings] = useState(false);
   const [drafting, setDrafting] = useState(false);
@@ -180,9 +181,9 @@ export function App() {
               {editor.error ? <div role="alert" className="error banner">{editor.error}</div> : null}
               {tab === "editor" ? (
                 <div className="editor">
-                  <Palette actions={actions} onDrag={setDragged} onAdd={setAdding} />
+                  <Palette actions={actions} onDrag={setDragged} onDrop={setDropped} onAdd={setAdding} />
                   <div className="center">
-                    <Canvas dragged={dragged} adding={adding} onDropped={() => { setDragged(null); setAdding(null); }} />
+                    <Canvas dropped={dropped} adding={adding} onDropped={() => { setDropped(null); setAdding(null); }} />
                     <div className="bottom">
                       <ProblemsPanel />
                       <RunPanel data={editor.data} onOpenRun={(run) => { setOpenRun(run); setTab("runs"); }} />

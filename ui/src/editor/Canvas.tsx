@@ -38,6 +38,7 @@ import {
 import { useEditor } from "../stores/editor";
 import { useRuns } from "../stores/run";
 import { NODE_TYPES } from "./nodes";
+import type { Drop } from "./Palette";
 
 /** What the palette hands the canvas while something is being dragged onto it. */
 export type Dragged = { kind: "action"; action: ActionInfo } | { kind: "for_each" | "while" | "note" };
@@ -45,7 +46,7 @@ export type Dragged = { kind: "action"; action: ActionInfo } | { kind: "for_each
 /** The clipboard of steps, kept in the window (the system clipboard is not needed). */
 let clipboard: Clip | null = null;
 
-function Graph({ dragged, adding, onDropped }: CanvasProps) {
+function Graph({ dropped, adding, onDropped }: CanvasProps) {
   const data = useEditor((state) => state.data);
   const problems = useEditor((state) => state.problems);
   const selection = useEditor((state) => state.selection);
@@ -94,9 +95,23 @@ function Graph({ dragged, adding, onDropped }: CanvasProps) {
     [graph],
   );
 
-  const onNodesChange = useCallback((changes: NodeChange[]) => {
-    setNodes((current) => applyNodeChanges(changes, current));
-  }, []);
+  // The canvas keeps its nodes (positions while dragging, measured sizes); a click or a box
+  // selection changes the store's selection, which is the one the rest of the studio reads. Only
+  // the person's own selection flows this way, so the two never chase each other.
+  const current = useRef<Node[]>([]);
+  current.current = nodes;
+  const onNodesChange = useCallback(
+    (changes: NodeChange[]) => {
+      const next = applyNodeChanges(changes, current.current);
+      current.current = next;
+      setNodes(next);
+      if (changes.some((change) => change.type === "select")) {
+        const ids = next.filter((node) => node.selected).map((node) => node.id);
+        if (ids.join() !== useEditor.getState().selection.join()) select(ids);
+      }
+    },
+    [select],
+  );
 
   const onDelete = useCallback(
     ({ nodes: gone, edges: cut }: { nodes: Node[]; edges: Edge[] }) => {
@@ -134,36 +149,36 @@ function Graph({ dragged, adding, onDropped }: CanvasProps) {
     return () => window.removeEventListener("keydown", onKey);
   }, []);
 
-  // A palette item dropped on the canvas: the release point decides where, and which container
-  // (if any) takes it.
+  // A palette item released over the canvas: the release point decides where, and which
+  // container (if any) takes it.
   useEffect(() => {
-    if (!dragged) return;
-    const onUp = (event: MouseEvent) => {
-      onDropped();
-      const box = wrapper.current?.getBoundingClientRect();
-      if (!box || event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom) return;
-      const at = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
-      dropAt(dragged, at);
-    };
-    window.addEventListener("mouseup", onUp);
-    return () => window.removeEventListener("mouseup", onUp);
-  }, [dragged, flow, onDropped]);
+    if (!dropped) return;
+    onDropped();
+    const box = wrapper.current?.getBoundingClientRect();
+    const { item, x, y } = dropped;
+    if (!box || x < box.left || x > box.right || y < box.top || y > box.bottom) return;
+    dropAt(item, flow.screenToFlowPosition({ x, y }));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [dropped]);
 
   const dropAt = (item: Dragged, at: { x: number; y: number }) => {
     const container = flow
       .getNodes()
       .find((node) => node.type === "container" && inside(at, flow.getInternalNode(node.id)?.internals.positionAbsolute, node));
-    void edit((pipeline) => {
+    let added: string | undefined;
+    const done = edit((pipeline) => {
       if (item.kind !== "action") {
         return item.kind === "note" ? addNote(pipeline, at, "A note") : addContainer(pipeline, item.kind, at).data;
       }
       const required = item.action.params.filter((param) => param.required).map((param) => param.name);
       const absolute = container ? flow.getInternalNode(container.id)?.internals.positionAbsolute : undefined;
       const position = container && absolute ? { x: at.x - absolute.x, y: at.y - absolute.y } : { x: at.x - STEP_SIZE.width / 2, y: at.y - STEP_SIZE.height / 2 };
-      const added = addStep(pipeline, { action: item.action.name, required }, position, container?.id);
-      select([added.id]);
-      return added.data;
+      const step = addStep(pipeline, { action: item.action.name, required }, position, container?.id);
+      added = step.id;
+      return step.data;
     });
+    // The new step is selected once it is drawn, so that its form opens.
+    void done.then(() => added && select([added]));
   };
 
   // A palette item double-clicked (or chosen with the keyboard) lands in the middle of the view.
@@ -210,15 +225,10 @@ function Graph({ dragged, adding, onDropped }: CanvasProps) {
         onConnect={(connection) => {
           if (connection.source && connection.target) void edit((pipeline) => connect(pipeline, connection.source, connection.target));
         }}
-        onSelectionChange={({ nodes: chosen }) => {
-          const ids = chosen.map((node) => node.id);
-          if (ids.join() !== useEditor.getState().selection.join()) select(ids);
-        }}
         onDelete={onDelete}
         deleteKeyCode={["Delete", "Backspace"]}
         multiSelectionKeyCode={["Shift", "Meta", "Control"]}
         selectionOnDrag={false}
-        onlyRenderVisibleElements
         fitView
         minZoom={0.05}
         proOptions={{ hideAttribution: true }}
@@ -239,8 +249,8 @@ function inside(at: { x: number; y: number }, origin: { x: number; y: number } |
 }
 
 interface CanvasProps {
-  /** A palette item being dragged, dropped where the mouse is released. */
-  dragged: Dragged | null;
+  /** A palette item released somewhere in the window. */
+  dropped: Drop | null;
   /** A palette item to add in the middle of the view. */
   adding: Dragged | null;
   onDropped: () => void;

@@ -6,7 +6,14 @@ import { useMemo, useState } from "react";
 import type { ActionInfo } from "../bindings";
 import type { Dragged } from "./Canvas";
 
-export function Palette({ actions, onDrag, onAdd }: { actions: ActionInfo[]; onDrag: (item: Dragged) => void; onAdd: (item: Dragged) => void }) {
+/** Where a dragged palette item was released, in window coordinates. */
+export interface Drop {
+  item: Dragged;
+  x: number;
+  y: number;
+}
+
+export function Palette({ actions, onDrag, onDrop, onAdd }: { actions: ActionInfo[]; onDrag: (item: Dragged | null) => void; onDrop: (drop: Drop) => void; onAdd: (item: Dragged) => void }) {
   const [filter, setFilter] = useState("");
   const shown = useMemo(
     () => actions.filter((action) => `${action.name} ${action.summary}`.toLowerCase().includes(filter.toLowerCase())),
@@ -22,6 +29,15 @@ export function Palette({ actions, onDrag, onAdd }: { actions: ActionInfo[]; onD
         if (event.button !== 0) return;
         event.preventDefault();
         onDrag(dragged);
+        // The release is caught here, at once, so that a quick drag is never missed.
+        window.addEventListener(
+          "mouseup",
+          (up) => {
+            onDrag(null);
+            onDrop({ item: dragged, x: up.clientX, y: up.clientY });
+          },
+          { once: true, capture: true },
+        );
       }}
       onDoubleClick={() => onAdd(dragged)}
     >

@@ -1,0 +1,230 @@
+// The studio, end to end: the real binary in a real window (under Xvfb in CI), driven through
+// tauri-driver and WebKitWebDriver as a person would use it. Every journey starts the studio with
+// a home folder of its own, so the first launch copies the bundled examples there; the journeys
+// then read the files the studio wrote on disk. Screenshots go to `screenshots/`.
+
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { remote } from "webdriverio";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? "", ".cache/orchestra/target");
+const STUDIO = process.env.ORCHESTRA_STUDIO ?? join(target, "debug/orchestra-studio");
+const CLI = process.env.ORCHESTRA_CLI ?? join(target, "debug/orchestra");
+const DRIVER = process.env.TAURI_DRIVER ?? "tauri-driver";
+const SHOTS = join(here, "screenshots");
+mkdirSync(SHOTS, { recursive: true });
+
+let port = 4700;
+
+function listening(at) {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port: at }, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+  });
+}
+
+/** Starts the studio with a fresh home folder and opens a WebDriver session on its window. */
+async function launch() {
+  const home = mkdtempSync(join(tmpdir(), "orchestra-studio-"));
+  port += 2;
+  const env = { ...process.env, HOME: home, ORCHESTRA_HOME: join(home, ".config/orchestra"), NO_AT_BRIDGE: "1", WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
+  delete env.XDG_CONFIG_HOME;
+  const driver = spawn(DRIVER, ["--port", String(port), "--native-port", String(port + 1)], { env, stdio: ["ignore", "ignore", "inherit"] });
+  for (let tries = 0; !(await listening(port)); tries += 1) {
+    assert.ok(tries < 100, `tauri-driver did not listen on port ${port} within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const browser = await remote({
+    hostname: "127.0.0.1",
+    port,
+    logLevel: "warn",
+    capabilities: {
+      browserName: "wry",
+      "tauri:options": { application: STUDIO },
+      "wdio:enforceWebDriverClassic": true,
+    },
+  });
+  const examples = join(home, "Orchestra", "examples");
+  const close = async () => {
+    await browser.deleteSession().catch(() => {});
+    driver.kill();
+    rmSync(home, { recursive: true, force: true });
+  };
+  return { browser, examples, close };
+}
+
+/** Saves what the screen shows now as `screenshots/<name>.png` (ImageMagick's `import`; the
+ * WebDriver screenshot of WebKitGTK hangs under Xvfb). */
+async function shot(browser, name) {
+  await browser.pause(300);
+  const taken = spawnSync("import", ["-window", "root", join(SHOTS, `${name}.png`)], { encoding: "utf8" });
+  assert.equal(taken.status, 0, `the screenshot ${name} is taken: ${taken.stderr}`);
+}
+
+/** Runs a journey in its own studio, closing it however the journey ends. */
+function journey(name, body) {
+  test(name, async () => {
+    const studio = await launch();
+    try {
+      await body(studio);
+    } catch (error) {
+      await shot(studio.browser, `failed-${name.replace(/\W+/g, "-")}`).catch(() => {});
+      throw error;
+    } finally {
+      await studio.close();
+    }
+  });
+}
+
+const byTest = (browser, id) => browser.$(`[data-testid="${id}"]`);
+
+async function openPipeline(browser, id) {
+  const entry = await byTest(browser, `pipeline-${id}`);
+  await entry.waitForDisplayed({ timeout: 20000, timeoutMsg: `the sidebar lists the pipeline ${id}` });
+  await entry.click();
+  await byTest(browser, "canvas").waitForDisplayed({ timeoutMsg: "opening a pipeline shows its canvas" });
+  await byTest(browser, `node-${firstStep[id]}`).waitForDisplayed({ timeoutMsg: `the canvas draws ${id}'s first step` });
+}
+
+const firstStep = { hello: "machine", "sign-off": "usage" };
+
+async function startRun(browser) {
+  const run = await byTest(browser, "run");
+  await run.waitForEnabled({ timeoutMsg: "a saved, valid pipeline can be run" });
+  await run.click();
+  await byTest(browser, "run-dialog").waitForDisplayed({ timeoutMsg: "Run opens the inputs form" });
+  await byTest(browser, "run-start").click();
+}
+
+async function waitForState(browser, step, state, timeout = 30000) {
+  await browser.$(`[data-testid="node-${step}"][data-state="${state}"]`).waitForExist({
+    timeout,
+    timeoutMsg: `the node ${step} reaches ${state}`,
+  });
+}
+
+journey("the first launch opens the bundled examples, each with its validation state", async ({ browser }) => {
+  const name = await byTest(browser, "project-name");
+  await name.waitForDisplayed({ timeout: 20000 });
+  await browser.waitUntil(async () => (await name.getText()) === "examples", { timeoutMsg: "the examples project is open" });
+  for (const id of ["hello", "sign-off", "pr-review", "research-brief"]) {
+    const entry = await byTest(browser, `pipeline-${id}`);
+    await entry.waitForDisplayed({ timeoutMsg: `the sidebar lists ${id}` });
+    assert.match(await entry.getText(), /valid/, `${id} shows that it is valid`);
+  }
+});
+
+journey("a step dragged from the palette, connected and filled in is saved as YAML on disk", async ({ browser, examples }) => {
+  await openPipeline(browser, "hello");
+  const item = await byTest(browser, "palette-shell");
+  const canvas = await byTest(browser, "canvas");
+  await browser
+    .action("pointer")
+    .move({ origin: item })
+    .down()
+    .move({ origin: canvas, x: 0, y: 40, duration: 300 })
+    .move({ origin: canvas, x: 10, y: 60, duration: 100 })
+    .up()
+    .perform();
+  const added = await byTest(browser, "node-shell");
+  await added.waitForDisplayed({ timeoutMsg: "the dropped shell step appears on the canvas" });
+
+  const from = await browser.$('[data-testid="node-greeting"] .react-flow__handle-right');
+  const to = await browser.$('[data-testid="node-shell"] .react-flow__handle-left');
+  await browser.action("pointer").move({ origin: from }).down().move({ origin: to, duration: 400 }).move({ origin: to, duration: 100 }).up().perform();
+  await browser.$('.react-flow__edge[data-id="data:greeting>shell"]').waitForExist({ timeoutMsg: "connecting greeting to the new step draws a data edge" });
+
+  await added.click();
+  const run = await browser.$('[data-testid="inspector"] textarea[aria-label="run *"]');
+  await run.waitForDisplayed({ timeoutMsg: "the inspector shows the shell action's form" });
+  await run.setValue('["echo", "drawn in the studio"]');
+  await browser.$('[data-testid="inspector"] h3').click();
+  await byTest(browser, "unsaved").waitForDisplayed({ timeoutMsg: "the change is marked unsaved" });
+  await shot(browser, "editor");
+
+  await browser.waitUntil(async () => (await byTest(browser, "save").isEnabled()), { timeoutMsg: "Save is offered" });
+  await byTest(browser, "save").click();
+  await byTest(browser, "unsaved").waitForExist({ reverse: true, timeoutMsg: "saving clears the unsaved mark" });
+
+  const file = join(examples, "pipelines", "hello.yaml");
+  const saved = readFileSync(file, "utf8");
+  assert.match(saved, /\n {2}- id: shell\n {4}action: shell\n/, `the new step is in the file:\n${saved}`);
+  assert.match(saved, /depends_on: \[greeting\]/, `the new step depends on greeting:\n${saved}`);
+  assert.match(saved, /run: \[echo, drawn in the studio\]/, `the form's command is saved as a list:\n${saved}`);
+  assert.match(saved, /\n {4}shell: \{ x: -?\d+, y: -?\d+ \}/, `the node's position is in the layout:\n${saved}`);
+  const validated = spawnSync(CLI, ["validate", "--deny-warnings", file], { encoding: "utf8" });
+  assert.equal(validated.status, 0, `the saved file validates with the command line: ${validated.stdout}${validated.stderr}`);
+  const formatted = spawnSync(CLI, ["fmt", "--check", file], { encoding: "utf8" });
+  assert.equal(formatted.status, 0, `the studio writes the command line's canonical form: ${formatted.stdout}${formatted.stderr}`);
+});
+
+journey("running hello lights every node up to succeeded and shows the output", async ({ browser }) => {
+  await openPipeline(browser, "hello");
+  await startRun(browser);
+  await waitForState(browser, "machine", "succeeded");
+  await waitForState(browser, "greeting", "succeeded");
+  await browser.waitUntil(async () => (await byTest(browser, "run-status").getText()) === "succeeded", { timeout: 30000, timeoutMsg: "the run succeeds" });
+  await byTest(browser, "node-greeting").click();
+  await browser.waitUntil(async () => (await byTest(browser, "step-output").getText()).includes("Hello, world!"), {
+    timeoutMsg: "the output panel shows the greeting step's output",
+  });
+
+  // The run history has it, with its quality-control report.
+  await byTest(browser, "tab-runs").click();
+  const row = await browser.$('[data-testid^="run-row-"]');
+  await row.waitForDisplayed({ timeoutMsg: "the run history lists the run" });
+  assert.match(await row.getText(), /succeeded/, "the history shows the run's status");
+  // A table row is not "interactable" to WebKitWebDriver; a person clicks one of its cells.
+  await row.$("td:nth-child(3)").click();
+  const report = await byTest(browser, "qc-report");
+  await report.waitForDisplayed({ timeout: 15000, timeoutMsg: "the run page shows the QC report" });
+  assert.match(await byTest(browser, "qc-score").getText(), /^\d+/, "the QC report shows a score");
+  await byTest(browser, "timeline-step-greeting").waitForDisplayed({ timeoutMsg: "the timeline lists the greeting step" });
+  await byTest(browser, "timeline-step-greeting").click();
+  const detail = await byTest(browser, "step-detail");
+  await browser.waitUntil(async () => (await detail.getText()).includes("Hello, world!"), { timeoutMsg: "the step's output is on the run page" });
+  await report.scrollIntoView();
+  await shot(browser, "qc-report");
+});
+
+journey("a run waits for approval, and approving it lets it finish", async ({ browser, examples }) => {
+  await openPipeline(browser, "sign-off");
+  await startRun(browser);
+  const approval = await byTest(browser, "approval");
+  await approval.waitForDisplayed({ timeout: 30000, timeoutMsg: "the approval step asks for a decision" });
+  assert.match(await approval.getText(), /Publish this note for the Platform team\?/, "the approval shows its rendered message");
+  await waitForState(browser, "sign_off", "waiting");
+  await waitForState(browser, "note", "succeeded");
+  await shot(browser, "run-in-progress");
+
+  await browser.$('[data-testid="approval"] input[aria-label="Comment"]').setValue("Looks right.");
+  await byTest(browser, "approve").click();
+  await waitForState(browser, "publish", "succeeded");
+  await browser.waitUntil(async () => (await byTest(browser, "run-status").getText()) === "succeeded", { timeout: 30000, timeoutMsg: "the approved run succeeds" });
+  assert.ok(examples.length > 0);
+});
+
+journey("a mistake typed in the YAML panel marks its node and lists the problem", async ({ browser }) => {
+  await openPipeline(browser, "hello");
+  await byTest(browser, "tab-yaml").click();
+  const line = await browser.$("//div[contains(@class,'cm-line')][contains(., 'depends_on: [machine]')]");
+  await line.waitForDisplayed({ timeoutMsg: "the YAML panel shows the pipeline's text" });
+  await line.click();
+  await browser.keys(["End", "ArrowLeft", "x"]);
+  await browser.$('[data-testid="node-greeting"][data-problem="error"]').waitForExist({ timeout: 10000, timeoutMsg: "the node with the mistake is marked" });
+  const problems = await byTest(browser, "problems");
+  assert.match(await problems.getText(), /machinex/, "the problems panel names the unknown step");
+  await byTest(browser, "unsaved").waitForDisplayed({ timeoutMsg: "the typed change is unsaved" });
+  assert.equal(await byTest(browser, "run").isEnabled(), false, "a pipeline with errors cannot be run");
+});
