@@ -15,8 +15,12 @@ fn main() {
 /// Writes `examples.rs` into the build's output folder: every file of the example folders, as
 /// `(relative path, bytes)`, read into the binary with `include_bytes!`.
 fn embed_examples() {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest.parent().expect("src-tauri lies in the repository").to_path_buf();
+    let manifest =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .parent()
+        .expect("src-tauri lies in the repository")
+        .to_path_buf();
     let mut files = Vec::new();
     for folder in EXAMPLE_FOLDERS {
         let path = root.join(folder);
@@ -24,7 +28,9 @@ fn embed_examples() {
         collect(&path, &mut files);
     }
     files.sort();
-    let mut code = String::from("/// The bundled example project, file by file.\npub const EXAMPLE_FILES: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// The bundled example project, file by file.\npub const EXAMPLE_FILES: &[(&str, &[u8])] = &[\n",
+    );
     for file in &files {
         let relative = file.strip_prefix(&root).expect("collected under the root");
         let _ = writeln!(

@@ -2,12 +2,16 @@
 //! uses. Errors reach the web view as sentences; secrets never do (the settings page learns only
 //! whether a key is set).
 
+// Tauri hands a command its arguments and state by value (deserialised from the IPC message), so
+// taking them by reference is not an option here.
+#![allow(clippy::needless_pass_by_value)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use orchestra_api::json::{
-    ActionInfo, Change, Document, Json, PipelineEntry, Progress, RevisionView, RunPage,
-    RunSummary, SettingsChange, SettingsView,
+    ActionInfo, Change, Document, Json, PipelineEntry, Progress, RevisionView, RunPage, RunSummary,
+    SettingsChange, SettingsView,
 };
 use orchestra_api::{Project, StartOptions, report_html, report_markdown, settings};
 use serde_json::Value;
@@ -36,7 +40,11 @@ pub fn launch(app: AppHandle, studio: State<'_, Studio>) -> Answer<ProjectView> 
 /// Opens a project folder by its path.
 #[tauri::command]
 #[specta::specta]
-pub fn open_project(app: AppHandle, studio: State<'_, Studio>, path: String) -> Answer<ProjectView> {
+pub fn open_project(
+    app: AppHandle,
+    studio: State<'_, Studio>,
+    path: String,
+) -> Answer<ProjectView> {
     studio.open(&app, Path::new(&path))
 }
 
@@ -44,12 +52,18 @@ pub fn open_project(app: AppHandle, studio: State<'_, Studio>, path: String) -> 
 /// when they chose none.
 #[tauri::command]
 #[specta::specta]
-pub async fn choose_project(app: AppHandle, studio: State<'_, Studio>) -> Answer<Option<ProjectView>> {
+pub async fn choose_project(
+    app: AppHandle,
+    studio: State<'_, Studio>,
+) -> Answer<Option<ProjectView>> {
     let picker = app.clone();
-    let chosen = tauri::async_runtime::spawn_blocking(move || picker.dialog().file().blocking_pick_folder())
-        .await
-        .map_err(sentence)?;
-    let Some(folder) = chosen else { return Ok(None) };
+    let chosen =
+        tauri::async_runtime::spawn_blocking(move || picker.dialog().file().blocking_pick_folder())
+            .await
+            .map_err(sentence)?;
+    let Some(folder) = chosen else {
+        return Ok(None);
+    };
     let folder = folder.into_path().map_err(sentence)?;
     studio.open(&app, &folder).map(Some)
 }
@@ -73,7 +87,10 @@ pub fn pipelines(studio: State<'_, Studio>) -> Answer<Vec<PipelineEntry>> {
 #[tauri::command]
 #[specta::specta]
 pub fn actions() -> Vec<ActionInfo> {
-    orchestra_api::actions().iter().map(|spec| ActionInfo::from(spec)).collect()
+    orchestra_api::actions()
+        .iter()
+        .map(|spec| ActionInfo::from(spec))
+        .collect()
 }
 
 /// A pipeline file as it is on disk, with its problems.
@@ -110,7 +127,10 @@ pub fn from_data(studio: State<'_, Studio>, file: String, data: Json) -> Answer<
 #[tauri::command]
 #[specta::specta]
 pub fn save_pipeline(studio: State<'_, Studio>, file: String, text: String) -> Answer<Document> {
-    studio.project()?.save_document(&file, &text).map_err(sentence)
+    studio
+        .project()?
+        .save_document(&file, &text)
+        .map_err(sentence)
 }
 
 /// Creates a new pipeline file with one step to start from; refused when the file exists.
@@ -149,22 +169,33 @@ pub fn start_run(
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
     };
-    drive(app, &studio, project, None, move |project, run, cancel| async move {
-        let options = StartOptions {
-            inputs,
-            cancel,
-            run_id: Some(run),
-            ..StartOptions::default()
-        };
-        project.start(&path, options).await
-    })
+    Ok(drive(
+        app,
+        &studio,
+        project,
+        None,
+        move |project, run, cancel| async move {
+            let options = StartOptions {
+                inputs,
+                cancel,
+                run_id: Some(run),
+                ..StartOptions::default()
+            };
+            project.start(&path, options).await
+        },
+    ))
 }
 
 /// Re-runs a pipeline from one of its steps, reusing an earlier run's results for the steps
 /// before it; returns the new run's id.
 #[tauri::command]
 #[specta::specta]
-pub fn rerun_from(app: AppHandle, studio: State<'_, Studio>, run: String, step: String) -> Answer<String> {
+pub fn rerun_from(
+    app: AppHandle,
+    studio: State<'_, Studio>,
+    run: String,
+    step: String,
+) -> Answer<String> {
     let project = studio.project()?;
     let row = project.store().run(&run).map_err(sentence)?;
     let path = PathBuf::from(&row.file);
@@ -172,16 +203,22 @@ pub fn rerun_from(app: AppHandle, studio: State<'_, Studio>, run: String, step: 
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
     };
-    drive(app, &studio, project, None, move |project, new_run, cancel| async move {
-        let options = StartOptions {
-            inputs,
-            from: Some(step),
-            reuse: Some(run),
-            cancel,
-            run_id: Some(new_run),
-        };
-        project.start(&path, options).await
-    })
+    Ok(drive(
+        app,
+        &studio,
+        project,
+        None,
+        move |project, new_run, cancel| async move {
+            let options = StartOptions {
+                inputs,
+                from: Some(step),
+                reuse: Some(run),
+                cancel,
+                run_id: Some(new_run),
+            };
+            project.start(&path, options).await
+        },
+    ))
 }
 
 /// Resumes an interrupted, failed or cancelled run: finished steps keep their results.
@@ -189,9 +226,13 @@ pub fn rerun_from(app: AppHandle, studio: State<'_, Studio>, run: String, step: 
 #[specta::specta]
 pub fn resume_run(app: AppHandle, studio: State<'_, Studio>, run: String) -> Answer<String> {
     let project = studio.project()?;
-    drive(app, &studio, project, Some(run), |project, run, cancel| async move {
-        project.resume(&run, cancel).await
-    })
+    Ok(drive(
+        app,
+        &studio,
+        project,
+        Some(run),
+        |project, run, cancel| async move { project.resume(&run, cancel).await },
+    ))
 }
 
 /// Answers a waiting approval (with an optional comment), and drives the run on.
@@ -207,9 +248,17 @@ pub fn answer_approval(
 ) -> Answer<String> {
     let project = studio.project()?;
     let comment = comment.filter(|text| !text.trim().is_empty());
-    drive(app, &studio, project, Some(run), move |project, run, cancel| async move {
-        project.approve(&run, &step, approved, comment, cancel).await
-    })
+    Ok(drive(
+        app,
+        &studio,
+        project,
+        Some(run),
+        move |project, run, cancel| async move {
+            project
+                .approve(&run, &step, approved, comment, cancel)
+                .await
+        },
+    ))
 }
 
 /// Sends a message to an interactive step that waits for one, and drives the run on.
@@ -223,9 +272,13 @@ pub fn send_reply(
     text: String,
 ) -> Answer<String> {
     let project = studio.project()?;
-    drive(app, &studio, project, Some(run), move |project, run, cancel| async move {
-        project.reply(&run, &step, text, cancel).await
-    })
+    Ok(drive(
+        app,
+        &studio,
+        project,
+        Some(run),
+        move |project, run, cancel| async move { project.reply(&run, &step, text, cancel).await },
+    ))
 }
 
 /// Cancels a run: its steps stop, child processes included.
@@ -243,12 +296,19 @@ pub fn cancel_run(studio: State<'_, Studio>, run: String) -> Answer<String> {
 #[specta::specta]
 pub fn runs(studio: State<'_, Studio>, file: Option<String>) -> Answer<Vec<RunSummary>> {
     let project = studio.project()?;
-    let wanted = file.map(|file| project.inside(&file)).transpose().map_err(sentence)?;
+    let wanted = file
+        .map(|file| project.inside(&file))
+        .transpose()
+        .map_err(sentence)?;
     let rows = project.runs(500).map_err(sentence)?;
     Ok(rows
         .iter()
         .filter(|row| row.parent_run.is_none())
-        .filter(|row| wanted.as_ref().is_none_or(|path| Path::new(&row.file) == path))
+        .filter(|row| {
+            wanted
+                .as_ref()
+                .is_none_or(|path| Path::new(&row.file) == path)
+        })
         .map(RunSummary::from)
         .collect())
 }
@@ -280,7 +340,11 @@ pub fn export_report(studio: State<'_, Studio>, run: String, format: String) -> 
     let (text, extension) = match format.as_str() {
         "html" => (report_html(&result, &qc), "html"),
         "markdown" => (report_markdown(&result, &qc), "md"),
-        other => return Err(format!("`{other}` is not a report format; choose markdown or html")),
+        other => {
+            return Err(format!(
+                "`{other}` is not a report format; choose markdown or html"
+            ));
+        }
     };
     let short: String = run.chars().take(8).collect();
     let file = project
@@ -296,15 +360,27 @@ pub fn export_report(studio: State<'_, Studio>, run: String, format: String) -> 
 /// Opens a file a run produced with the system's default program.
 #[tauri::command]
 #[specta::specta]
-pub fn open_file(app: AppHandle, studio: State<'_, Studio>, run: String, path: String) -> Answer<()> {
+pub fn open_file(
+    app: AppHandle,
+    studio: State<'_, Studio>,
+    run: String,
+    path: String,
+) -> Answer<()> {
     let file = produced_file(&studio, &run, &path)?;
-    app.opener().open_path(file.display().to_string(), None::<&str>).map_err(sentence)
+    app.opener()
+        .open_path(file.display().to_string(), None::<&str>)
+        .map_err(sentence)
 }
 
 /// Shows a file a run produced in the system's file manager.
 #[tauri::command]
 #[specta::specta]
-pub fn reveal_file(app: AppHandle, studio: State<'_, Studio>, run: String, path: String) -> Answer<()> {
+pub fn reveal_file(
+    app: AppHandle,
+    studio: State<'_, Studio>,
+    run: String,
+    path: String,
+) -> Answer<()> {
     let file = produced_file(&studio, &run, &path)?;
     app.opener().reveal_item_in_dir(file).map_err(sentence)
 }
@@ -313,7 +389,10 @@ pub fn reveal_file(app: AppHandle, studio: State<'_, Studio>, run: String, path:
 #[tauri::command]
 #[specta::specta]
 pub fn settings(studio: State<'_, Studio>) -> Answer<SettingsView> {
-    let root = studio.project().ok().map(|project| project.root().to_path_buf());
+    let root = studio
+        .project()
+        .ok()
+        .map(|project| project.root().to_path_buf());
     settings::view(studio.global_dir.as_deref(), root.as_deref())
 }
 
@@ -321,7 +400,10 @@ pub fn settings(studio: State<'_, Studio>) -> Answer<SettingsView> {
 #[tauri::command]
 #[specta::specta]
 pub fn save_settings(studio: State<'_, Studio>, change: SettingsChange) -> Answer<SettingsView> {
-    let root = studio.project().ok().map(|project| project.root().to_path_buf());
+    let root = studio
+        .project()
+        .ok()
+        .map(|project| project.root().to_path_buf());
     settings::save(studio.global_dir.as_deref(), root.as_deref(), change)
 }
 
@@ -344,13 +426,22 @@ pub fn remove_key(studio: State<'_, Studio>, provider: String) -> Answer<String>
 /// editor as `file`, and nothing runs.
 #[tauri::command]
 #[specta::specta]
-pub async fn draft(studio: State<'_, Studio>, description: String, file: String) -> Answer<Document> {
+pub async fn draft(
+    studio: State<'_, Studio>,
+    description: String,
+    file: String,
+) -> Answer<Document> {
     let project = studio.project()?;
     let path = project.inside(&file).map_err(sentence)?;
     if path.exists() {
-        return Err(format!("`{file}` exists already; a draft never replaces a file, so choose another name"));
+        return Err(format!(
+            "`{file}` exists already; a draft never replaces a file, so choose another name"
+        ));
     }
-    let (text, _rounds) = project.draft_text(&description, &path).await.map_err(sentence)?;
+    let (text, _rounds) = project
+        .draft_text(&description, &path)
+        .await
+        .map_err(sentence)?;
     Ok(project.document_from_text(&file, &text))
 }
 
@@ -367,21 +458,36 @@ pub fn history(studio: State<'_, Studio>, file: String) -> Answer<Vec<RevisionVi
 /// The diff of a pipeline file between two revisions; `to` absent means the file on disk.
 #[tauri::command]
 #[specta::specta]
-pub fn diff(studio: State<'_, Studio>, file: String, from: String, to: Option<String>) -> Answer<String> {
+pub fn diff(
+    studio: State<'_, Studio>,
+    file: String,
+    from: String,
+    to: Option<String>,
+) -> Answer<String> {
     let project = studio.project()?;
     let path = project.inside(&file).map_err(sentence)?;
-    project.pipeline_diff(&path, &from, to.as_deref()).map_err(sentence)
+    project
+        .pipeline_diff(&path, &from, to.as_deref())
+        .map_err(sentence)
 }
 
 /// A file a run produced, refused unless the run recorded it and it lies in its workspace.
 fn produced_file(studio: &Studio, run: &str, path: &str) -> Answer<PathBuf> {
     let project = studio.project()?;
     let overview = project.overview(run).map_err(sentence)?;
-    if !overview.artifacts.iter().any(|artifact| artifact.path == path) {
+    if !overview
+        .artifacts
+        .iter()
+        .any(|artifact| artifact.path == path)
+    {
         return Err(format!("run {run} produced no file `{path}`"));
     }
     let relative = Path::new(path);
-    if relative.is_absolute() || relative.components().any(|part| matches!(part, std::path::Component::ParentDir)) {
+    if relative.is_absolute()
+        || relative
+            .components()
+            .any(|part| matches!(part, std::path::Component::ParentDir))
+    {
         return Err(format!("`{path}` is not inside the run's workspace"));
     }
     Ok(Path::new(&overview.run.workspace).join(relative))
@@ -396,10 +502,11 @@ fn drive<F, Fut>(
     project: Arc<Project>,
     run: Option<String>,
     work: F,
-) -> Answer<String>
+) -> String
 where
     F: FnOnce(Arc<Project>, String, tokio_util::sync::CancellationToken) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<orchestra_api::Finished, orchestra_api::ApiError>> + Send,
+    Fut: std::future::Future<Output = Result<orchestra_api::Finished, orchestra_api::ApiError>>
+        + Send,
 {
     let run = run.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let cancel = studio.track(&run);
@@ -421,5 +528,5 @@ where
             let _ = RunProgress(progress).emit(&app);
         }
     });
-    Ok(id)
+    id
 }

@@ -76,7 +76,8 @@ impl Studio {
         if !root.is_dir() {
             return Err(format!("`{}` is not a folder", root.display()));
         }
-        let project = Project::open(root, self.global_dir.clone()).map_err(|error| error.to_string())?;
+        let project =
+            Project::open(root, self.global_dir.clone()).map_err(|error| error.to_string())?;
         let app = app.clone();
         project.subscribe(Arc::new(move |run, seq, event| {
             // A window that is gone has no one to tell; the change is in the store regardless.
@@ -93,18 +94,20 @@ impl Studio {
         let runs = project.runs(200).map_err(|error| error.to_string())?;
         Ok(ProjectView {
             root: project.root().display().to_string(),
-            name: project
-                .root()
-                .file_name()
-                .map_or_else(|| project.root().display().to_string(), |name| name.to_string_lossy().into_owned()),
+            name: project.root().file_name().map_or_else(
+                || project.root().display().to_string(),
+                |name| name.to_string_lossy().into_owned(),
+            ),
             pipelines: project.pipelines(),
             git: project.root().join(".git").exists(),
             interrupted: runs
                 .iter()
-                .filter(|row| row.status == orchestra_api::RunStatus::Interrupted && row.parent_run.is_none())
+                .filter(|row| {
+                    row.status == orchestra_api::RunStatus::Interrupted && row.parent_run.is_none()
+                })
                 .map(RunSummary::from)
                 .collect(),
-            examples: self.examples_folder().is_some_and(|folder| folder == project.root()),
+            examples: Self::examples_folder().is_some_and(|folder| folder == project.root()),
         })
     }
 
@@ -114,15 +117,15 @@ impl Studio {
         if let Some(project) = self.memory().project.filter(|folder| folder.is_dir()) {
             return Ok(project);
         }
-        let folder = self
-            .examples_folder()
-            .ok_or_else(|| "there is no home folder to copy the examples into (set HOME)".to_owned())?;
+        let folder = Self::examples_folder().ok_or_else(|| {
+            "there is no home folder to copy the examples into (set HOME)".to_owned()
+        })?;
         install_examples(&folder)?;
         Ok(folder)
     }
 
     /// Where the first launch copies the examples: `~/Orchestra/examples`.
-    fn examples_folder(&self) -> Option<PathBuf> {
+    fn examples_folder() -> Option<PathBuf> {
         std::env::var_os("HOME")
             .filter(|home| !home.is_empty())
             .map(|home| PathBuf::from(home).join("Orchestra").join("examples"))
@@ -140,7 +143,9 @@ impl Studio {
     }
 
     fn remember(&self, project: &Path) {
-        let Some(file) = self.memory_file() else { return };
+        let Some(file) = self.memory_file() else {
+            return;
+        };
         let memory = Memory {
             project: Some(project.to_path_buf()),
         };
@@ -162,7 +167,10 @@ impl Studio {
 
     /// Forgets a run that ended or paused.
     pub fn untrack(&self, run: &str) {
-        self.runs.lock().unwrap_or_else(PoisonError::into_inner).remove(run);
+        self.runs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(run);
     }
 
     /// Cancels a run this window drives; `false` when it drives no such run.
@@ -184,7 +192,9 @@ pub fn install_examples(folder: &Path) -> Result<(), String> {
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|()| std::fs::write(&path, bytes));
-        written.map_err(|error| format!("cannot copy the examples to `{}`: {error}", path.display()))?;
+        written.map_err(|error| {
+            format!("cannot copy the examples to `{}`: {error}", path.display())
+        })?;
     }
     Ok(())
 }

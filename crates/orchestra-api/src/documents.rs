@@ -91,8 +91,9 @@ impl Project {
         let path = self.inside(file)?;
         let checked = self.check_text(file, text);
         let saved = match &checked.pipeline {
-            Some(pipeline) => orchestra_pipeline::save_checked(pipeline, &CATALOG)
-                .map_err(ApiError::Refused)?,
+            Some(pipeline) => {
+                orchestra_pipeline::save_checked(pipeline, &CATALOG).map_err(ApiError::Refused)?
+            }
             None => text.to_owned(),
         };
         write_atomically(&path, &saved)?;
@@ -134,7 +135,12 @@ fn document(file: &str, text: String, checked: &Checked) -> Document {
             .pipeline
             .as_ref()
             .and_then(|pipeline| serde_json::to_value(pipeline).ok()),
-        problems: checked.report.diagnostics.iter().map(Problem::from).collect(),
+        problems: checked
+            .report
+            .diagnostics
+            .iter()
+            .map(Problem::from)
+            .collect(),
     }
 }
 
@@ -150,7 +156,10 @@ fn entry(file: String, checked: &Checked) -> PipelineEntry {
     };
     PipelineEntry {
         file,
-        id: checked.pipeline.as_ref().map(|pipeline| pipeline.id.clone()),
+        id: checked
+            .pipeline
+            .as_ref()
+            .map(|pipeline| pipeline.id.clone()),
         name: checked
             .pipeline
             .as_ref()

@@ -2,7 +2,7 @@
 //!
 //! Lower crates are not shaped by what a screen wants; these types are. Each is built from an
 //! engine or store value by a `from` function here, serializes to JSON in camelCase-free
-//! snake_case (the same names as the CLI's `--json`), and with the `specta` feature describes
+//! `snake_case` (the same names as the CLI's `--json`), and with the `specta` feature describes
 //! itself to TypeScript, so the studio's bindings are generated, never copied by hand.
 //!
 //! Numbers that may exceed 2^53 in Rust (token counts, sizes, milliseconds) are sent as `f64`:

@@ -10,7 +10,10 @@ use crate::auth::{self, KeyState};
 use crate::json::{AliasView, ProviderView, SettingsChange, SettingsView};
 
 /// The settings in force for a project, with the user's own aliases and defaults.
-pub fn view(global_dir: Option<&Path>, project_root: Option<&Path>) -> Result<SettingsView, String> {
+pub fn view(
+    global_dir: Option<&Path>,
+    project_root: Option<&Path>,
+) -> Result<SettingsView, String> {
     let status = auth::status(global_dir, project_root)?;
     let own = user_settings(global_dir)?;
     Ok(SettingsView {
@@ -63,7 +66,10 @@ pub fn save(
     let mut settings = user_settings(global_dir)?;
     for url in change.base_urls {
         let base_url = Some(url.base_url.trim().to_owned()).filter(|url| !url.is_empty());
-        let entry = settings.providers.entry(url.name).or_insert_with(ProviderSettings::default);
+        let entry = settings
+            .providers
+            .entry(url.name)
+            .or_insert_with(ProviderSettings::default);
         entry.base_url = base_url;
     }
     settings
@@ -75,7 +81,11 @@ pub fn save(
         .filter(|alias| !alias.name.trim().is_empty())
         .map(|alias| (alias.name.trim().to_owned(), alias.model.trim().to_owned()))
         .collect();
-    let chosen = |value: Option<String>| value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty());
+    let chosen = |value: Option<String>| {
+        value
+            .map(|text| text.trim().to_owned())
+            .filter(|text| !text.is_empty())
+    };
     settings.default_model = chosen(change.default_model);
     settings.orchestrator = chosen(change.orchestrator);
     settings.personality = chosen(change.personality);
@@ -89,7 +99,9 @@ pub fn save(
 
 fn user_settings(global_dir: Option<&Path>) -> Result<Settings, String> {
     match global_dir {
-        Some(dir) => Ok(orchestra_llm::settings::read(&dir.join(SETTINGS_FILE))?.unwrap_or_default()),
+        Some(dir) => {
+            Ok(orchestra_llm::settings::read(&dir.join(SETTINGS_FILE))?.unwrap_or_default())
+        }
         None => Ok(Settings::default()),
     }
 }

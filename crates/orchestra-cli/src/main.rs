@@ -435,4 +435,3 @@ fn main() -> ExitCode {
     };
     ExitCode::from(outcome as u8)
 }
-

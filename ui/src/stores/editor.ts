@@ -66,6 +66,10 @@ export const useEditor = create<EditorState>((set, get) => {
       ...extra,
     });
   };
+  /** Shows a command's error, unless a newer request went out since. */
+  const fail = (request: number, error: unknown) => {
+    if (get().request === request) set({ error: message(error) });
+  };
   const remember = (): Snapshot[] => {
     const { text, data, past } = get();
     return [...past, { text, data }].slice(-HISTORY_LIMIT);
@@ -78,7 +82,7 @@ export const useEditor = create<EditorState>((set, get) => {
     try {
       take(request, await commands.checkText(file, snapshot.text));
     } catch (error) {
-      set({ error: message(error) });
+      fail(request, error);
     }
   };
   return {
@@ -101,7 +105,7 @@ export const useEditor = create<EditorState>((set, get) => {
         const document = await commands.loadPipeline(file);
         take(request, document, { savedText: document.text, data: (document.pipeline as PipelineData | null) ?? null });
       } catch (error) {
-        set({ error: message(error), text: "", savedText: "", data: null, problems: [] });
+        if (get().request === request) set({ error: message(error), text: "", savedText: "", data: null, problems: [] });
       }
     },
 
@@ -130,7 +134,7 @@ export const useEditor = create<EditorState>((set, get) => {
       try {
         take(request, await commands.fromData(file, next));
       } catch (error) {
-        set({ error: message(error) });
+        fail(request, error);
       }
     },
 
@@ -144,7 +148,7 @@ export const useEditor = create<EditorState>((set, get) => {
         // Text that is not a pipeline at all keeps the last graph; its problems say why.
         take(request, { ...document, text });
       } catch (error) {
-        set({ error: message(error) });
+        fail(request, error);
       }
     },
 
@@ -171,10 +175,12 @@ export const useEditor = create<EditorState>((set, get) => {
       set({ request });
       try {
         const document = await commands.savePipeline(file, text);
-        take(request, document, { savedText: document.text, changedOnDisk: false });
+        // What was written is what the disk holds now, whatever was typed since.
+        set({ savedText: document.text, changedOnDisk: false });
+        take(request, document);
         return true;
       } catch (error) {
-        set({ error: message(error) });
+        fail(request, error);
         return false;
       }
     },

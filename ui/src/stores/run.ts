@@ -65,6 +65,7 @@ export function fold(run: LiveRun, progress: Progress, now: number): LiveRun {
       next.status = "running";
       next.file = change.file;
       next.finishedAt = undefined;
+      next.error = undefined;
       break;
     case "step": {
       const step = stepOf(next, key);
