@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -34,13 +34,16 @@ function listening(at) {
   });
 }
 
-/** Starts the studio with a fresh home folder and opens a WebDriver session on its window. */
-async function launch() {
-  const home = mkdtempSync(join(tmpdir(), "orchestra-studio-"));
+/** Starts the studio with a home folder (a fresh one unless given) and opens a WebDriver
+ * session on its window. */
+async function launch(given) {
+  const home = given ?? mkdtempSync(join(tmpdir(), "orchestra-studio-"));
   port += 2;
   const env = { ...process.env, HOME: home, ORCHESTRA_HOME: join(home, ".config/orchestra"), NO_AT_BRIDGE: "1", WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
   delete env.XDG_CONFIG_HOME;
-  const driver = spawn(DRIVER, ["--port", String(port), "--native-port", String(port + 1)], { env, stdio: ["ignore", "ignore", "inherit"] });
+  // tauri-driver starts WebKitWebDriver, which starts the studio: a process group of their own
+  // lets a journey end all three, as a person closing the studio would end it.
+  const driver = spawn(DRIVER, ["--port", String(port), "--native-port", String(port + 1)], { env, stdio: ["ignore", "ignore", "inherit"], detached: true });
   for (let tries = 0; !(await listening(port)); tries += 1) {
     assert.ok(tries < 100, `tauri-driver did not listen on port ${port} within 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -56,12 +59,24 @@ async function launch() {
     },
   });
   const examples = join(home, "Orchestra", "examples");
-  const close = async () => {
+  /** Ends the session, which closes the window and ends the studio's process. */
+  let quitted = false;
+  const quit = async () => {
+    if (quitted) return;
+    quitted = true;
     await browser.deleteSession().catch(() => {});
-    driver.kill();
+    try {
+      process.kill(-driver.pid, "SIGTERM");
+    } catch {
+      // The group is gone already.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  };
+  const close = async () => {
+    await quit();
     rmSync(home, { recursive: true, force: true });
   };
-  return { browser, examples, close };
+  return { browser, home, examples, quit, close };
 }
 
 /** Saves what the screen shows now as `screenshots/<name>.png` (ImageMagick's `import`; the
@@ -73,9 +88,14 @@ async function shot(browser, name) {
 }
 
 /** Runs a journey in its own studio, closing it however the journey ends. */
-function journey(name, body) {
+function journey(name, body, prepare) {
   test(name, async () => {
-    const studio = await launch();
+    let home;
+    if (prepare) {
+      home = mkdtempSync(join(tmpdir(), "orchestra-studio-"));
+      prepare(home);
+    }
+    const studio = await launch(home);
     try {
       await body(studio);
     } catch (error) {
@@ -97,7 +117,7 @@ async function openPipeline(browser, id) {
   await byTest(browser, `node-${firstStep[id]}`).waitForDisplayed({ timeoutMsg: `the canvas draws ${id}'s first step` });
 }
 
-const firstStep = { hello: "machine", "sign-off": "usage" };
+const firstStep = { hello: "machine", "sign-off": "usage", slow: "wait" };
 
 async function startRun(browser) {
   const run = await byTest(browser, "run");
@@ -227,4 +247,88 @@ journey("a mistake typed in the YAML panel marks its node and lists the problem"
   assert.match(await problems.getText(), /machinex/, "the problems panel names the unknown step");
   await byTest(browser, "unsaved").waitForDisplayed({ timeoutMsg: "the typed change is unsaved" });
   assert.equal(await byTest(browser, "run").isEnabled(), false, "a pipeline with errors cannot be run");
+});
+
+/** A pipeline whose first step takes a while, put in the examples folder before the first launch
+ * (which keeps files already there). */
+/** Waits until the command line sees the project's one run as interrupted. */
+async function waitUntilInterrupted(studio) {
+  for (let tries = 0; tries < 50; tries += 1) {
+    const runs = spawnSync(CLI, ["runs", "--json"], { cwd: studio.examples, encoding: "utf8", env: { ...process.env, HOME: studio.home } });
+    if (runs.stdout.includes('"interrupted"')) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail("the run of a studio that was closed shows as interrupted within 10 s");
+}
+
+const SLOW = `orchestra: 1
+id: slow
+name: Slow
+steps:
+  - id: wait
+    action: shell
+    run: [sleep, "3"]
+  - id: done
+    action: template
+    depends_on: [wait]
+    template: finished
+`;
+
+journey(
+  "closing the studio mid-run leaves the run interrupted, and the next launch resumes it",
+  async (studio) => {
+    const { browser } = studio;
+    await openPipeline(browser, "slow");
+    await startRun(browser);
+    await waitForState(browser, "wait", "running");
+    await studio.quit();
+    // The studio's process takes a moment to end; the run store then sees its owner gone.
+    await waitUntilInterrupted(studio);
+
+    const again = await launch(studio.home);
+    try {
+      const banner = await byTest(again.browser, "interrupted");
+      await banner.waitForDisplayed({ timeout: 20000, timeoutMsg: "the next launch says the run was interrupted" });
+      assert.match(await banner.getText(), /slow/, "the banner names the pipeline");
+      await banner.$("button").click();
+      await openPipeline(again.browser, "slow");
+      await again.browser.waitUntil(
+        async () => {
+          await byTest(again.browser, "tab-runs").click();
+          const rows = await again.browser.$$('[data-testid^="run-row-"]');
+          return rows.length === 1 && /succeeded/.test(await rows[0].getText());
+        },
+        { timeout: 30000, interval: 1000, timeoutMsg: "the resumed run finishes as the same run" },
+      );
+    } finally {
+      await again.quit();
+    }
+  },
+  (home) => {
+    mkdirSync(join(home, "Orchestra", "examples", "pipelines"), { recursive: true });
+    writeFileSync(join(home, "Orchestra", "examples", "pipelines", "slow.yaml"), SLOW);
+  },
+);
+
+journey("auto-layout arranges the steps, and a change made outside the studio is offered for reload", async ({ browser, examples }) => {
+  await openPipeline(browser, "sign-off");
+  const before = await byTest(browser, "node-publish").getLocation();
+  await browser.$("button=Auto-layout").click();
+  await byTest(browser, "unsaved").waitForDisplayed({ timeoutMsg: "auto-layout changes the layout, unsaved" });
+  await byTest(browser, "save").click();
+  await byTest(browser, "unsaved").waitForExist({ reverse: true, timeoutMsg: "the new layout is saved" });
+  const saved = readFileSync(join(examples, "pipelines", "sign-off.yaml"), "utf8");
+  assert.doesNotMatch(saved, /publish: \{ x: 840, y: 0 \}/, `the layout block changed:\n${saved}`);
+  assert.ok(before, "the node was drawn before the layout");
+
+  const file = join(examples, "pipelines", "sign-off.yaml");
+  writeFileSync(file, saved.replace("name: Publish with sign-off", "name: Publish after a sign-off"));
+  const offer = await byTest(browser, "changed-on-disk");
+  await offer.waitForDisplayed({ timeout: 10000, timeoutMsg: "the studio notices the file changed on disk" });
+  await offer.$("button").click();
+  await browser.waitUntil(async () => !(await byTest(browser, "changed-on-disk").isExisting()), { timeoutMsg: "reloading clears the notice" });
+  await byTest(browser, "tab-yaml").click();
+  await browser
+    .$("//div[contains(@class,'cm-line')][contains(., 'Publish after a sign-off')]")
+    .waitForExist({ timeoutMsg: "the reloaded text is in the YAML panel" });
 });
