@@ -199,9 +199,13 @@ export function App() {
                   </div>
                 </div>
               ) : tab === "runs" ? (
-                <RunsView file={editor.file} openRun={openRun} onOpenRun={setOpenRun} onWatch={watch} />
+                <div className="pane">
+                  <RunsView file={editor.file} openRun={openRun} onOpenRun={setOpenRun} onWatch={watch} />
+                </div>
               ) : (
-                <HistoryView file={editor.file} />
+                <div className="pane">
+                  <HistoryView file={editor.file} />
+                </div>
               )}
             </>
           ) : (
