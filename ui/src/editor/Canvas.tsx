@@ -229,6 +229,7 @@ function Graph({ dropped, adding, onDropped }: CanvasProps) {
         deleteKeyCode={["Delete", "Backspace"]}
         multiSelectionKeyCode={["Shift", "Meta", "Control"]}
         selectionOnDrag={false}
+        onlyRenderVisibleElements
         fitView
         minZoom={0.05}
         proOptions={{ hideAttribution: true }}

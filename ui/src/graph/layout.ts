@@ -1,12 +1,13 @@
 // Auto-layout with elkjs: a layered drawing from left to right along the data edges, each body
-// laid out inside its container. The bundled build runs in the page (no worker, no eval).
+// laid out inside its container. The bundled build runs in the page (no worker, no eval); it is
+// loaded the first time a layout is asked for, so an idle studio does not hold it.
 
-import ELK from "elkjs/lib/elk.bundled.js";
+import type ELKType from "elkjs/lib/elk.bundled.js";
 
 import { STEP_SIZE } from "./graph";
 import { type PipelineData, type StepData, isContainer } from "./pipeline";
 
-const elk = new ELK();
+let elk: InstanceType<typeof ELKType> | undefined;
 
 type ElkNode = {
   id: string;
@@ -44,6 +45,10 @@ function edgesOf(steps: StepData[]) {
 
 /** New positions for every step (body steps relative to their container). */
 export async function autoLayout(data: PipelineData): Promise<Record<string, { x: number; y: number }>> {
+  if (!elk) {
+    const { default: ELK } = await import("elkjs/lib/elk.bundled.js");
+    elk = new ELK();
+  }
   const root = await elk.layout({ id: "root", layoutOptions: OPTIONS, children: level(data.steps), edges: edgesOf(data.steps) });
   const positions: Record<string, { x: number; y: number }> = {};
   const walk = (nodes: ElkNode[] | undefined) => {

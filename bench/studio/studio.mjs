@@ -1,0 +1,206 @@
+// The studio's speed, measured in its own web view (WebKitGTK) through WebDriver: how long the
+// window takes to become interactive, how long a generated 1,000-step pipeline takes to open and
+// draw, the frame rate while the canvas is panned and a node dragged (counted with
+// requestAnimationFrame inside the page), and the resident memory of the idle studio (its process
+// and WebKit's). Run it with `bench/studio/run` (it needs the debug or release build and Xvfb).
+
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, "..", "..");
+// WebdriverIO comes from the end-to-end tests' packages (tests/studio, installed by npm ci).
+const require = createRequire(join(repo, "tests", "studio", "package.json"));
+const { remote } = await import(pathToFileURL(require.resolve("webdriverio")).href);
+
+const STUDIO = process.env.ORCHESTRA_STUDIO;
+const STEPS = 1000;
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+
+/** A chain of template steps in rows of 25, each reading the one before. */
+function generated() {
+  const lines = ["orchestra: 1", "id: big", "name: A thousand steps", "steps:"];
+  const layout = ["layout:", "  nodes:"];
+  for (let i = 0; i < STEPS; i += 1) {
+    lines.push(`  - id: s${i}`, "    action: template");
+    if (i > 0) lines.push(`    depends_on: [s${i - 1}]`);
+    lines.push(`    template: "{{ ${i > 0 ? `s${i - 1}.output` : "'start'"} }} ${i}"`);
+    layout.push(`    s${i}: { x: ${(i % 25) * 280}, y: ${Math.floor(i / 25) * 120} }`);
+  }
+  return `${[...lines, ...layout].join("\n")}\n`;
+}
+
+function listening(port) {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port }, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+  });
+}
+
+/** Resident memory (KiB) of a process and its descendants, from /proc. */
+function residentTree(root) {
+  const children = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const field = (pid, file, key) => {
+    try {
+      const line = readFileSync(`/proc/${pid}/${file}`, "utf8").split("\n").find((l) => l.startsWith(key));
+      return Number(line?.split(/\s+/)[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  };
+  const name = (pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    } catch {
+      return "?";
+    }
+  };
+  const parts = [];
+  const walk = (pid) => {
+    parts.push({ pid, name: name(pid), kib: field(pid, "status", "VmRSS:"), pss: field(pid, "smaps_rollup", "Pss:") });
+    for (const child of children.get(pid) ?? []) walk(child);
+  };
+  walk(root);
+  return parts;
+}
+
+/** The resident memory (MB) of the studio's process and of WebKit's processes under it. */
+function memory(pid) {
+  const tree = residentTree(pid);
+  const studio = tree.find((part) => part.name.startsWith("orchestra"));
+  const webkit = tree.filter((part) => part.name.startsWith("WebKit") && part.name !== "WebKitWebDriver");
+  const sum = (parts, key) => parts.reduce((total, part) => total + part[key], 0) / 1024;
+  return {
+    studio: (studio?.kib ?? 0) / 1024,
+    webkit: sum(webkit, "kib"),
+    // Proportional: shared pages (the WebKit and GTK libraries both processes map) counted once.
+    pss: sum([...(studio ? [studio] : []), ...webkit], "pss"),
+  };
+}
+
+async function round(index) {
+  const home = mkdtempSync(join(tmpdir(), "orchestra-bench-"));
+  const pipelines = join(home, "Orchestra", "examples", "pipelines");
+  mkdirSync(pipelines, { recursive: true });
+  writeFileSync(join(pipelines, "big.yaml"), generated());
+  const port = 4900 + index * 2;
+  const env = { ...process.env, HOME: home, ORCHESTRA_HOME: join(home, ".config/orchestra"), NO_AT_BRIDGE: "1", WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
+  const driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], { env, stdio: "ignore", detached: true });
+  while (!(await listening(port))) await new Promise((resolve) => setTimeout(resolve, 50));
+
+  const launched = performance.now();
+  const browser = await remote({
+    hostname: "127.0.0.1",
+    port,
+    logLevel: "error",
+    capabilities: { browserName: "wry", "tauri:options": { application: STUDIO }, "wdio:enforceWebDriverClassic": true },
+  });
+  await browser.$('[data-testid="pipeline-big"]').waitForClickable({ timeout: 30000 });
+  const start = performance.now() - launched;
+  const pid = Number(readFileSync(`/proc/${driver.pid}/task/${driver.pid}/children`, "utf8").trim().split(" ")[0]);
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const idle = memory(pid);
+
+  // Open: from the click to the frame after the last node is in the page.
+  const open = await browser.executeAsync((done) => {
+    const began = performance.now();
+    document.querySelector('[data-testid="pipeline-big"]').click();
+    const check = () => {
+      if (document.querySelectorAll(".react-flow__node").length > 0 && document.querySelector('[data-testid="problems"]')) {
+        requestAnimationFrame(() => done(performance.now() - began));
+      } else {
+        requestAnimationFrame(check);
+      }
+    };
+    check();
+  });
+  const drawn = await browser.execute(() => document.querySelectorAll(".react-flow__node").length);
+
+  // Frames while the pane is panned and then a node is dragged, for about two seconds each.
+  const frames = async (gesture) => {
+    await browser.execute(() => {
+      window.__frames = [];
+      const tick = (at) => {
+        window.__frames.push(at);
+        if (window.__frames.length < 100000 && !window.__stop) requestAnimationFrame(tick);
+      };
+      window.__stop = false;
+      requestAnimationFrame(tick);
+    });
+    await gesture();
+    const times = await browser.execute(() => {
+      window.__stop = true;
+      return window.__frames;
+    });
+    const seconds = (times[times.length - 1] - times[0]) / 1000;
+    return (times.length - 1) / seconds;
+  };
+  // Panning grabs the empty pane below the drawn grid (fit to the view, the grid leaves the
+  // bottom of the canvas free), in window coordinates.
+  const canvas = await browser.$('[data-testid="canvas"]');
+  const at = await canvas.getLocation();
+  const size = await canvas.getSize();
+  const grab = { x: Math.round(at.x + size.width / 2), y: Math.round(at.y + size.height - 40) };
+  const pan = await frames(async () => {
+    let action = browser.action("pointer").move({ origin: "viewport", ...grab }).down();
+    for (let i = 1; i <= 20; i += 1) action = action.move({ origin: "viewport", x: grab.x - i * 10, y: grab.y - i * 8, duration: 100 });
+    await action.up().perform();
+  });
+  // Dragging takes a step node in the middle of the view by its title, in window coordinates too.
+  const node = await browser.execute(() => {
+    const canvas = document.querySelector('[data-testid="canvas"]').getBoundingClientRect();
+    const middle = { x: canvas.left + canvas.width / 2, y: canvas.top + canvas.height / 2 };
+    const titles = [...document.querySelectorAll(".react-flow__node .node-title")].map((title) => title.getBoundingClientRect());
+    const inside = titles.filter((box) => box.left > canvas.left && box.right < canvas.right && box.top > canvas.top + 40 && box.bottom < canvas.bottom);
+    inside.sort((a, b) => Math.hypot(a.x - middle.x, a.y - middle.y) - Math.hypot(b.x - middle.x, b.y - middle.y));
+    return { x: Math.round(inside[0].left + 2), y: Math.round(inside[0].top + inside[0].height / 2) };
+  });
+  const drag = await frames(async () => {
+    let action = browser.action("pointer").move({ origin: "viewport", ...node }).down();
+    for (let i = 1; i <= 20; i += 1) action = action.move({ origin: "viewport", x: node.x + i * 6, y: node.y + i * 3, duration: 100 });
+    await action.up().perform();
+  });
+
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const big = memory(pid);
+
+  await browser.deleteSession().catch(() => {});
+  try {
+    process.kill(-driver.pid, "SIGTERM");
+  } catch {
+    // Gone already.
+  }
+  rmSync(home, { recursive: true, force: true });
+  return { start, open, drawn, pan, drag, idle, big };
+}
+
+const results = [];
+for (let i = 0; i < ROUNDS; i += 1) {
+  const result = await round(i);
+  results.push(result);
+  console.log(
+    `round ${i + 1}: start ${result.start.toFixed(0)} ms, open ${STEPS} steps ${result.open.toFixed(0)} ms (${result.drawn} nodes in the page), pan ${result.pan.toFixed(1)} fps, drag ${result.drag.toFixed(1)} fps, idle ${result.idle.studio.toFixed(0)} MB studio + ${result.idle.webkit.toFixed(0)} MB WebKit resident (${result.idle.pss.toFixed(0)} MB proportional), with the 1,000 steps open ${result.big.studio.toFixed(0)} + ${result.big.webkit.toFixed(0)} MB`,
+  );
+}
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+console.log(
+  `median of ${ROUNDS}: start ${median(results.map((r) => r.start)).toFixed(0)} ms, open ${median(results.map((r) => r.open)).toFixed(0)} ms, pan ${median(results.map((r) => r.pan)).toFixed(1)} fps, drag ${median(results.map((r) => r.drag)).toFixed(1)} fps, idle ${median(results.map((r) => r.idle.studio + r.idle.webkit)).toFixed(0)} MB resident (${median(results.map((r) => r.idle.pss)).toFixed(0)} MB proportional), with the 1,000 steps open ${median(results.map((r) => r.big.studio + r.big.webkit)).toFixed(0)} MB`,
+);
