@@ -165,10 +165,7 @@ pub fn start_run(
             "`{file}` has errors, so it cannot run; the problems panel lists them"
         ));
     }
-    let inputs = match inputs.0 {
-        Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    };
+    let inputs = named_values(inputs.0);
     Ok(drive(
         app,
         &studio,
@@ -199,10 +196,7 @@ pub fn rerun_from(
     let project = studio.project()?;
     let row = project.store().run(&run).map_err(sentence)?;
     let path = PathBuf::from(&row.file);
-    let inputs = match row.inputs {
-        Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    };
+    let inputs = named_values(row.inputs);
     Ok(drive(
         app,
         &studio,
@@ -469,6 +463,14 @@ pub fn diff(
     project
         .pipeline_diff(&path, &from, to.as_deref())
         .map_err(sentence)
+}
+
+/// A run's inputs by name; anything but a map gives none.
+fn named_values(value: Value) -> serde_json::Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// A file a run produced, refused unless the run recorded it and it lies in its workspace.

@@ -298,39 +298,9 @@ export function SettingsView(props: { onClose: () => void }) {
 
           <section className="set-section">
             <h3>Defaults</h3>
-            <label className="set-field">
-              <span>Default model</span>
-              <input
-                type="text"
-                className="set-input"
-                value={defaultModel}
-                placeholder="the model of an LLM step that names none"
-                spellCheck={false}
-                onChange={(e) => setDefaultModel(e.target.value)}
-              />
-            </label>
-            <label className="set-field">
-              <span>Orchestrator model</span>
-              <input
-                type="text"
-                className="set-input"
-                value={orchestrator}
-                placeholder="the model that drafts, explains and judges"
-                spellCheck={false}
-                onChange={(e) => setOrchestrator(e.target.value)}
-              />
-            </label>
-            <label className="set-field">
-              <span>Default personality</span>
-              <input
-                type="text"
-                className="set-input"
-                value={personality}
-                placeholder="the personality of an LLM step that names none"
-                spellCheck={false}
-                onChange={(e) => setPersonality(e.target.value)}
-              />
-            </label>
+            <TextSetting label="Default model" value={defaultModel} hint="the model of an LLM step that names none" onChange={setDefaultModel} />
+            <TextSetting label="Orchestrator model" value={orchestrator} hint="the model that drafts, explains and judges" onChange={setOrchestrator} />
+            <TextSetting label="Default personality" value={personality} hint="the personality of an LLM step that names none" onChange={setPersonality} />
             <p className="res-muted">
               Personalities folder: <code>{view.personalities_folder}</code>
             </p>
@@ -344,5 +314,22 @@ export function SettingsView(props: { onClose: () => void }) {
         </form>
       )}
     </div>
+  );
+}
+
+/** One line of text in the settings page, with its label and a hint of what it means. */
+function TextSetting(props: { label: string; value: string; hint: string; onChange: (value: string) => void }) {
+  return (
+    <label className="set-field">
+      <span>{props.label}</span>
+      <input
+        type="text"
+        className="set-input"
+        value={props.value}
+        placeholder={props.hint}
+        spellCheck={false}
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+    </label>
   );
 }
