@@ -37,17 +37,6 @@ pub fn launch(app: AppHandle, studio: State<'_, Studio>) -> Answer<ProjectView> 
     studio.open(&app, &folder)
 }
 
-/// Opens a project folder by its path.
-#[tauri::command]
-#[specta::specta]
-pub fn open_project(
-    app: AppHandle,
-    studio: State<'_, Studio>,
-    path: String,
-) -> Answer<ProjectView> {
-    studio.open(&app, Path::new(&path))
-}
-
 /// Asks the person for a project folder with the system's folder picker, and opens it; `None`
 /// when they chose none.
 #[tauri::command]
@@ -166,7 +155,7 @@ pub fn start_run(
         ));
     }
     let inputs = named_values(inputs.0);
-    Ok(drive(
+    drive(
         app,
         &studio,
         project,
@@ -180,7 +169,7 @@ pub fn start_run(
             };
             project.start(&path, options).await
         },
-    ))
+    )
 }
 
 /// Re-runs a pipeline from one of its steps, reusing an earlier run's results for the steps
@@ -195,9 +184,10 @@ pub fn rerun_from(
 ) -> Answer<String> {
     let project = studio.project()?;
     let row = project.store().run(&run).map_err(sentence)?;
-    let path = PathBuf::from(&row.file);
+    // The command line records the file as it was given, often relative to the project.
+    let path = project.root().join(&row.file);
     let inputs = named_values(row.inputs);
-    Ok(drive(
+    drive(
         app,
         &studio,
         project,
@@ -212,7 +202,7 @@ pub fn rerun_from(
             };
             project.start(&path, options).await
         },
-    ))
+    )
 }
 
 /// Resumes an interrupted, failed or cancelled run: finished steps keep their results.
@@ -220,13 +210,13 @@ pub fn rerun_from(
 #[specta::specta]
 pub fn resume_run(app: AppHandle, studio: State<'_, Studio>, run: String) -> Answer<String> {
     let project = studio.project()?;
-    Ok(drive(
+    drive(
         app,
         &studio,
         project,
         Some(run),
         |project, run, cancel| async move { project.resume(&run, cancel).await },
-    ))
+    )
 }
 
 /// Answers a waiting approval (with an optional comment), and drives the run on.
@@ -242,7 +232,7 @@ pub fn answer_approval(
 ) -> Answer<String> {
     let project = studio.project()?;
     let comment = comment.filter(|text| !text.trim().is_empty());
-    Ok(drive(
+    drive(
         app,
         &studio,
         project,
@@ -252,7 +242,7 @@ pub fn answer_approval(
                 .approve(&run, &step, approved, comment, cancel)
                 .await
         },
-    ))
+    )
 }
 
 /// Sends a message to an interactive step that waits for one, and drives the run on.
@@ -266,13 +256,13 @@ pub fn send_reply(
     text: String,
 ) -> Answer<String> {
     let project = studio.project()?;
-    Ok(drive(
+    drive(
         app,
         &studio,
         project,
         Some(run),
         move |project, run, cancel| async move { project.reply(&run, &step, text, cancel).await },
-    ))
+    )
 }
 
 /// Cancels a run: its steps stop, child processes included.
@@ -492,26 +482,37 @@ fn produced_file(studio: &Studio, run: &str, path: &str) -> Answer<PathBuf> {
     {
         return Err(format!("`{path}` is not inside the run's workspace"));
     }
-    Ok(Path::new(&overview.run.workspace).join(relative))
+    let workspace = Path::new(&overview.run.workspace);
+    let file = workspace.join(relative);
+    let resolved = std::fs::canonicalize(&file)
+        .map_err(|error| format!("`{path}` cannot be opened: {error}"))?;
+    let inside = std::fs::canonicalize(workspace).is_ok_and(|folder| resolved.starts_with(folder));
+    if !inside {
+        return Err(format!(
+            "`{path}` leads out of the run's workspace through a symbolic link"
+        ));
+    }
+    Ok(resolved)
 }
 
 /// Drives a run in the background: a new one (`run` absent; its id is made here) or an existing
 /// one. Returns the run's id at once. A run that cannot start or go on tells the web view why
-/// with a `run_finished` change, as a run that fails does.
+/// with a `run_finished` change, as a run that fails does; a run this window drives already is
+/// refused here (a second click on Approve or Resume), before anything starts.
 fn drive<F, Fut>(
     app: AppHandle,
     studio: &Studio,
     project: Arc<Project>,
     run: Option<String>,
     work: F,
-) -> String
+) -> Answer<String>
 where
     F: FnOnce(Arc<Project>, String, tokio_util::sync::CancellationToken) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<orchestra_api::Finished, orchestra_api::ApiError>>
         + Send,
 {
     let run = run.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let cancel = studio.track(&run);
+    let cancel = studio.track(&run)?;
     let id = run.clone();
     tauri::async_runtime::spawn(async move {
         let outcome = work(project, run.clone(), cancel).await;
@@ -530,5 +531,5 @@ where
             let _ = RunProgress(progress).emit(&app);
         }
     });
-    id
+    Ok(id)
 }

@@ -19,7 +19,6 @@ pub fn builder() -> Builder<tauri::Wry> {
         .disable_serde_phases()
         .commands(collect_commands![
             commands::launch,
-            commands::open_project,
             commands::choose_project,
             commands::project,
             commands::pipelines,

@@ -155,14 +155,18 @@ impl Studio {
         }
     }
 
-    /// Registers a run this window drives, returning what cancels it.
-    pub fn track(&self, run: &str) -> CancellationToken {
+    /// Registers a run this window drives, returning what cancels it; refused when the window
+    /// drives it already.
+    pub fn track(&self, run: &str) -> Result<CancellationToken, String> {
+        let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
+        if runs.contains_key(run) {
+            return Err(format!(
+                "run {run} is going on already; wait for it to pause or end"
+            ));
+        }
         let token = CancellationToken::new();
-        self.runs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(run.to_owned(), token.clone());
-        token
+        runs.insert(run.to_owned(), token.clone());
+        Ok(token)
     }
 
     /// Forgets a run that ended or paused.

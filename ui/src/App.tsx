@@ -9,7 +9,7 @@ import { Canvas, type Dragged } from "./editor/Canvas";
 import { Inspector } from "./editor/Inspector";
 import { type Drop, Palette } from "./editor/Palette";
 import { ProblemsPanel } from "./editor/ProblemsPanel";
-import { YamlPanel } from "./editor/YamlPanel";
+import { YamlPanel, flushYaml } from "./editor/YamlPanel";
 import { HistoryView } from "./history/HistoryView";
 import { RunsView } from "./results/RunsView";
 import { RunDialog } from "./run/RunDialog";
@@ -19,6 +19,18 @@ import { isDirty, useEditor } from "./stores/editor";
 import { useRuns } from "./stores/run";
 
 type Tab = "editor" | "runs" | "history";
+
+/** Saves everything typed so far: a field being edited is committed (fields commit when they lose
+ * focus), text the YAML panel holds back is sent, and edits on their way are waited for. */
+async function saveNow(): Promise<void> {
+  const active = document.activeElement;
+  if (active instanceof HTMLElement && active.closest(".inspector")) {
+    active.blur();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await flushYaml();
+  if (isDirty(useEditor.getState())) await useEditor.getState().save();
+}
 
 /** How often the open file is compared with the disk, to notice changes made elsewhere. */
 const DISK_CHECK_MS = 1500;
@@ -60,17 +72,28 @@ export function App() {
     };
   }, []);
 
-  // Ctrl+S saves.
+  // Ctrl+S saves, when there is something to save.
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
         event.preventDefault();
-        void useEditor.getState().save().then(refresh);
+        void saveNow().then(refresh);
       }
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [refresh]);
+
+  /** Shows another project: nothing of the old project's pipeline or runs stays on screen, so
+   * nothing can be saved or run in the wrong project. */
+  const switchProject = (view: ProjectView | null) => {
+    if (!view) return;
+    useEditor.setState({ file: null, text: "", savedText: "", data: null, problems: [], past: [], future: [], selection: [], changedOnDisk: false, error: null });
+    useRuns.getState().clear();
+    setOpenRun(null);
+    setTab("editor");
+    setProject(view);
+  };
 
   const openPipeline = (file: string) => {
     if (isDirty(useEditor.getState()) && !window.confirm("Discard the unsaved changes of this pipeline?")) return;
@@ -100,7 +123,15 @@ export function App() {
       <header className="topbar">
         <strong className="brand">Orchestra</strong>
         <span className="project-name" data-testid="project-name">{project?.name ?? "no project"}</span>
-        <button type="button" onClick={() => commands.chooseProject().then((view) => view && setProject(view)).catch(fail)}>Open folder…</button>
+        <button
+          type="button"
+          onClick={() => {
+            if (isDirty(useEditor.getState()) && !window.confirm("Discard the unsaved changes of this pipeline?")) return;
+            commands.chooseProject().then(switchProject).catch(fail);
+          }}
+        >
+          Open folder…
+        </button>
         <button
           type="button"
           onClick={() => {
@@ -160,7 +191,7 @@ export function App() {
                 <button type="button" className={tab === "runs" ? "current" : ""} onClick={() => setTab("runs")} data-testid="tab-runs">Runs</button>
                 {project?.git ? <button type="button" className={tab === "history" ? "current" : ""} onClick={() => setTab("history")}>History</button> : null}
                 <span className="spacer" />
-                <button type="button" onClick={() => void editor.save().then(refresh)} disabled={!dirty} data-testid="save">Save</button>
+                <button type="button" onClick={() => void saveNow().then(refresh)} disabled={!dirty} data-testid="save">Save</button>
                 <button
                   type="button"
                   className="primary"

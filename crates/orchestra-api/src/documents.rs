@@ -7,7 +7,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use orchestra_engine::CATALOG;
-use orchestra_pipeline::{Checked, Context, Library, Source, check, save, save_value};
+use orchestra_pipeline::{Checked, Code, Context, Library, Source, check, save, save_value};
 use serde_json::Value;
 
 use crate::json::{Document, PipelineEntry, Problem};
@@ -33,7 +33,45 @@ impl Project {
                 "`{file}` is not a path inside the project; the studio reads and writes only files of the open project"
             )));
         }
-        Ok(self.root().join(relative))
+        let path = self.root().join(relative);
+        // A symbolic link inside the project may point out of it: the nearest existing folder
+        // or file of the path, resolved, must still lie in the project's resolved folder.
+        let root = std::fs::canonicalize(self.root()).unwrap_or_else(|_| self.root().to_path_buf());
+        let existing = path
+            .ancestors()
+            .find(|ancestor| ancestor.exists())
+            .unwrap_or(self.root());
+        let resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
+        if !resolved.starts_with(&root) {
+            return Err(ApiError::Refused(format!(
+                "`{file}` leads out of the project through a symbolic link; the studio reads and writes only files of the open project"
+            )));
+        }
+        Ok(path)
+    }
+
+    /// A pipeline file the studio may write: inside the project, a `.yaml` or `.yml` file, not
+    /// in a hidden folder (`.git`, `.orchestra`), not the project's settings, and not a link.
+    pub fn writable(&self, file: &str) -> Result<PathBuf, ApiError> {
+        let path = self.inside(file)?;
+        let hidden = Path::new(file)
+            .components()
+            .any(|part| part.as_os_str().to_string_lossy().starts_with('.'));
+        let yaml = Path::new(file)
+            .extension()
+            .is_some_and(|extension| extension == "yaml" || extension == "yml");
+        let link = path
+            .symlink_metadata()
+            .is_ok_and(|meta| meta.file_type().is_symlink());
+        let settings = path
+            .file_name()
+            .is_some_and(|name| name == orchestra_llm::settings::PROJECT_FILE);
+        if hidden || !yaml || link || settings {
+            return Err(ApiError::Refused(format!(
+                "`{file}` is not a pipeline file the studio may write: it writes the project's `.yaml` files, outside hidden folders, and not through links"
+            )));
+        }
+        Ok(path)
     }
 
     /// Every pipeline file of the project (a YAML file with a top-level `orchestra:` key), with
@@ -88,9 +126,11 @@ impl Project {
     /// line would write; text that does not is written as it is, so that no edit is lost, and
     /// its problems are returned with it.
     pub fn save_document(&self, file: &str, text: &str) -> Result<Document, ApiError> {
-        let path = self.inside(file)?;
+        let path = self.writable(file)?;
         let checked = self.check_text(file, text);
-        let saved = match &checked.pipeline {
+        // Text with errors may hold values that reading could not keep: like `orchestra fmt`,
+        // the studio writes it as it is, since its canonical form could drop them.
+        let saved = match checked.valid() {
             Some(pipeline) => {
                 orchestra_pipeline::save_checked(pipeline, &CATALOG).map_err(ApiError::Refused)?
             }
@@ -127,8 +167,39 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), ApiError> {
     std::fs::rename(&partial, path).map_err(unwritable)
 }
 
+/// The reader's errors that leave a value out of the pipeline it reads (a key it does not know,
+/// a value of the wrong type, a step without a usable id, text that is not YAML).
+const DROPPING: &[Code] = &[
+    Code::FileTooLarge,
+    Code::NotText,
+    Code::EmptyFile,
+    Code::YamlSyntax,
+    Code::YamlLimit,
+    Code::DuplicateKey,
+    Code::MissingVersion,
+    Code::UnsupportedVersion,
+    Code::UnknownKey,
+    Code::MissingKey,
+    Code::WrongType,
+    Code::BadId,
+    Code::BadDuration,
+];
+
+/// Whether the pipeline read from a text holds everything the text says, so that the graph may
+/// write it back: no error of the reader left a value out. (A parameter an action refuses, such
+/// as an empty command, is kept and may be fixed in the graph.)
+fn complete(file: &str, text: &str) -> bool {
+    let loaded = orchestra_pipeline::load(&Source::new(file.to_owned(), text.to_owned()), &CATALOG);
+    loaded.pipeline.is_some()
+        && !loaded
+            .diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.is_error() && DROPPING.contains(&diagnostic.code))
+}
+
 fn document(file: &str, text: String, checked: &Checked) -> Document {
     Document {
+        complete: complete(file, &text),
         file: file.to_owned(),
         text,
         pipeline: checked

@@ -88,6 +88,10 @@ transport! {
         /// The pipeline in the shape of its file (`steps`, `layout`, …), when it could be read.
         #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Unknown>))]
         pub pipeline: Option<Value>,
+        /// Whether `pipeline` holds everything the text says. When the text has mistakes that
+        /// leave values out (a step without an id, a key the format does not know), the graph
+        /// must not be edited: writing the data back would drop them.
+        pub complete: bool,
         /// Every problem, in the order of the text.
         pub problems: Vec<Problem>,
     }

@@ -195,3 +195,59 @@ fn the_settings_page_changes_the_users_settings_and_never_sees_a_key() {
         "no key value is part of the page"
     );
 }
+
+#[test]
+fn saving_never_drops_what_the_reader_left_out() {
+    let lab = Lab::new();
+    // A step without an id is read but left out of the pipeline; its canonical form would lose
+    // it (as `orchestra fmt` refuses to), so the text is saved as it was typed.
+    let text = format!("{HELLO}  - action: template\n    template: a long prompt\n");
+    let saved = lab
+        .project
+        .save_document("hello.yaml", &text)
+        .expect("the text is saved");
+    assert_eq!(
+        std::fs::read_to_string(lab.path("hello.yaml")).expect("the file"),
+        text,
+        "the step without an id is still in the file"
+    );
+    assert!(
+        !saved.complete,
+        "the editor learns that the graph cannot show all of it"
+    );
+    let whole = lab.project.document_from_text("hello.yaml", HELLO);
+    assert!(
+        whole.complete,
+        "a pipeline the reader keeps whole can be edited as a graph"
+    );
+}
+
+#[test]
+fn the_studio_writes_only_pipeline_files_of_the_project() {
+    let lab = Lab::new();
+    for file in [
+        ".git/hooks/pre-commit.yaml",
+        ".orchestra/x.yaml",
+        "notes.txt",
+        "orchestra.yaml",
+    ] {
+        let refused = lab
+            .project
+            .save_document(file, HELLO)
+            .expect_err("not a pipeline file the studio may write");
+        assert!(
+            refused
+                .to_string()
+                .contains("not a pipeline file the studio may write"),
+            "{refused}"
+        );
+    }
+    let outside = tempfile::tempdir().expect("a folder outside the project");
+    std::os::unix::fs::symlink(outside.path(), lab.path("linked")).expect("a link out");
+    let refused = lab
+        .project
+        .save_document("linked/escape.yaml", HELLO)
+        .expect_err("a link out of the project is refused");
+    assert!(refused.to_string().contains("symbolic link"), "{refused}");
+    assert!(!outside.path().join("escape.yaml").exists());
+}

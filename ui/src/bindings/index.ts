@@ -10,8 +10,6 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 export const commands = {
 	/**  Opens the project of the last launch, or (the first time) a copy of the bundled examples. */
 	launch: () => __TAURI_INVOKE<ProjectView>("launch"),
-	/**  Opens a project folder by its path. */
-	openProject: (path: string) => __TAURI_INVOKE<ProjectView>("open_project", { path }),
 	/**
 	 *  Asks the person for a project folder with the system's folder picker, and opens it; `None`
 	 *  when they chose none.
@@ -208,6 +206,12 @@ export type Document = {
 	text: string,
 	/**  The pipeline in the shape of its file (`steps`, `layout`, …), when it could be read. */
 	pipeline: unknown | null,
+	/**
+	 *  Whether `pipeline` holds everything the text says. When the text has mistakes that
+	 *  leave values out (a step without an id, a key the format does not know), the graph
+	 *  must not be edited: writing the data back would drop them.
+	 */
+	complete: boolean,
 	/**  Every problem, in the order of the text. */
 	problems: Problem[],
 };

@@ -31,6 +31,7 @@ import {
   copy,
   disconnect,
   move,
+  parseEdgeId,
   paste,
   placeAll,
   remove,
@@ -117,7 +118,9 @@ function Graph({ dropped, adding, onDropped }: CanvasProps) {
     ({ nodes: gone, edges: cut }: { nodes: Node[]; edges: Edge[] }) => {
       void edit((pipeline) => {
         let next = pipeline;
-        for (const edge of cut) next = disconnect(next, edge.id);
+        // Routes are removed last first, so that removing one never shifts the index of another.
+        const ordered = [...cut].sort((a, b) => (parseEdgeId(b.id)?.index ?? -1) - (parseEdgeId(a.id)?.index ?? -1));
+        for (const edge of ordered) next = disconnect(next, edge.id);
         return gone.length ? remove(next, gone.map((node) => node.id)) : next;
       });
     },

@@ -23,6 +23,17 @@ export const useYamlFocus = create<{ line: number; serial: number; show: (line: 
 /** How long the panel waits after the last key before the graph follows. */
 const PAUSE_MS = 400;
 
+/** Text typed in the panel that the pause still holds back, sent at once by `flushYaml`. */
+let heldBack: (() => void) | null = null;
+
+/** Sends text typed in the YAML panel without waiting for the pause (before a save). */
+export function flushYaml(): Promise<void> | undefined {
+  const send = heldBack;
+  heldBack = null;
+  send?.();
+  return send ? useEditor.getState().pending.then(() => undefined) : undefined;
+}
+
 function diagnostics(view: EditorView, problems: Problem[]): Diagnostic[] {
   const doc = view.state.doc;
   return problems
@@ -57,7 +68,14 @@ export function YamlPanel() {
             if (!update.docChanged || update.transactions.every((transaction) => !transaction.isUserEvent("input") && !transaction.isUserEvent("delete") && !transaction.isUserEvent("undo") && !transaction.isUserEvent("redo"))) return;
             window.clearTimeout(timer.current);
             const typed = update.state.doc.toString();
-            timer.current = window.setTimeout(() => void useEditor.getState().setText(typed), PAUSE_MS);
+            heldBack = () => {
+              window.clearTimeout(timer.current);
+              void useEditor.getState().setText(typed);
+            };
+            timer.current = window.setTimeout(() => {
+              heldBack = null;
+              void useEditor.getState().setText(typed);
+            }, PAUSE_MS);
           }),
         ],
       }),

@@ -137,6 +137,42 @@ describe("graph edits to pipeline", () => {
     expect(renameStep(review(), "greeting", "machine"), "a taken id is refused").toEqual(review());
   });
 
+  it("renames references in expressions without braces and in steps['id'], never an input of the same name", () => {
+    const data: PipelineData = {
+      orchestra: 1,
+      id: "p",
+      inputs: { review: { type: "string" } },
+      steps: [
+        { id: "review", action: "template", template: "x" },
+        {
+          id: "after",
+          action: "template",
+          depends_on: ["review"],
+          condition: "review.status == 'succeeded'",
+          template: "{{ steps['review'].output }} {{ inputs.review }} {{ review.output }}",
+          routes: [{ when: "review.output == 'again'", goto: "review", max_loops: 2 }],
+        },
+      ],
+    };
+    const renamed = findStep(renameStep(data, "review", "critic"), "after");
+    expect(renamed).toMatchObject({
+      condition: "critic.status == 'succeeded'",
+      template: "{{ steps['critic'].output }} {{ inputs.review }} {{ critic.output }}",
+      routes: [{ when: "critic.output == 'again'", goto: "critic", max_loops: 2 }],
+    });
+  });
+
+  it("pastes jumps between copied steps onto the copies, and drops jumps to steps that are not there", () => {
+    const clip = copy(review(), ["greeting", "critic"]);
+    const { data } = paste(review(), clip, { x: 0, y: 0 });
+    expect(findStep(data, "critic_2")?.routes, "the copied loop goes back to the copied step").toEqual([
+      { when: "critic_2.output == 'again'", goto: "greeting_2", max_loops: 2 },
+    ]);
+    const elsewhere: PipelineData = { orchestra: 1, id: "other", steps: [] };
+    const alone = paste(elsewhere, copy(review(), ["critic"]), { x: 0, y: 0 });
+    expect(findStep(alone.data, "critic")?.routes, "a jump to a step that is not in this pipeline is dropped").toBeUndefined();
+  });
+
   it("updates and clears a step's keys", () => {
     const data = updateStep(review(), "machine", { timeout: "10s", run: undefined });
     expect(findStep(data, "machine")).toEqual({ id: "machine", action: "shell", timeout: "10s" });

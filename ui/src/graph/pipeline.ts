@@ -276,18 +276,8 @@ export function updateStep(data: PipelineData, id: string, patch: Partial<StepDa
 /** Renames a step, and every dependency, route, layout entry and template that names it. */
 export function renameStep(data: PipelineData, from: string, to: string): PipelineData {
   if (from === to || !to || findStep(data, to)) return data;
-  const pattern = new RegExp(`(\\{\\{[^}]*?|\\{%[^%]*?)\\b${escape(from)}\\b(?=\\.|\\s*\\[)`, "g");
   const rename = (value: unknown): unknown => {
-    if (typeof value === "string") {
-      let text = value;
-      // A template may name the step more than once: replace until nothing changes.
-      for (let i = 0; i < 20; i += 1) {
-        const changed = text.replace(pattern, (_, before: string) => `${before}${to}`);
-        if (changed === text) break;
-        text = changed;
-      }
-      return text;
-    }
+    if (typeof value === "string") return renameIn(value, from, to);
     if (Array.isArray(value)) return value.map(rename);
     if (value && typeof value === "object") {
       return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, rename(inner)]));
@@ -315,6 +305,21 @@ export function renameStep(data: PipelineData, from: string, to: string): Pipeli
     delete layout[from];
   }
   return next;
+}
+
+/** Where a step is named in a template or an expression: `id.` or `id[` not preceded by a
+ * name, a dot or a quote (so `inputs.id` is left alone), or `steps['id']`. */
+function reference(id: string): RegExp {
+  return new RegExp(`(?<![\\w.'"\\]-])${escape(id)}(?=\\s*[.[])|(?<=steps\\[\\s*['"])${escape(id)}(?=['"]\\s*\\])`, "g");
+}
+
+/** A text (a template, or an expression such as `when:` or `condition:`) with its references
+ * to step `from` renamed. Only text inside `{{ }}` and `{% %}` of a template is code; a text
+ * without them is an expression throughout. */
+export function renameIn(text: string, from: string, to: string): string {
+  const pattern = reference(from);
+  if (!/\{\{|\{%/.test(text)) return text.replace(pattern, to);
+  return text.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, (code) => code.replace(pattern, to));
 }
 
 function escape(text: string): string {
@@ -349,7 +354,7 @@ export function paste(
   clip: Clip,
   offset: { x: number; y: number },
 ): { data: PipelineData; ids: string[] } {
-  let next = clone(data);
+  const next = clone(data);
   const renames = new Map<string, string>();
   const reserved = clone(next);
   for (const { step } of allSteps(clip.steps)) {
@@ -367,6 +372,21 @@ export function paste(
           .filter((dep) => [...renames.values()].includes(dep) || findStep(data, dep));
         if (step.depends_on.length === 0) delete step.depends_on;
       }
+      // Jumps between pasted steps follow the copies; a jump to a step outside the clip stays
+      // only when that step exists here.
+      for (const key of ["on_success", "on_failure", "on_false"] as const) {
+        const target = step[key];
+        if (target === undefined || FAILURE_WORDS.includes(target)) continue;
+        const renamed = renames.get(target) ?? target;
+        if (renames.has(target) || findStep(data, target)) step[key] = renamed;
+        else delete step[key];
+      }
+      if (step.routes) {
+        step.routes = step.routes
+          .filter((route) => renames.has(route.goto) || findStep(data, route.goto))
+          .map((route) => ({ ...route, goto: renames.get(route.goto) ?? route.goto }));
+        if (step.routes.length === 0) delete step.routes;
+      }
       if (step.steps) step.steps = rewrite(step.steps);
       return step;
     });
@@ -378,31 +398,33 @@ export function paste(
     const topLevel = clip.steps.some((step) => step.id === old);
     if (at) layout.nodes[id] = topLevel ? { ...at, x: at.x + offset.x, y: at.y + offset.y } : { ...at };
   }
-  // Templates inside the clip that named a pasted step now name its copy.
-  for (const [old, id] of renames) {
-    if (old !== id) next = renameInside(next, pasted.map((step) => step.id), old, id);
-  }
-  return { data: next, ids: pasted.map((step) => step.id) };
-}
-
-/** Renames template references only inside the given steps (used for pasted copies). */
-function renameInside(data: PipelineData, within: string[], from: string, to: string): PipelineData {
-  const next = clone(data);
-  const inside = new Set(
-    allSteps(next.steps)
-      .filter(({ step }) => within.includes(step.id))
-      .flatMap(({ step }) => allSteps([step]).map((entry) => entry.step.id)),
-  );
-  const pattern = new RegExp(`(\\{\\{[^}]*?)\\b${escape(from)}\\b(?=\\.)`, "g");
+  // Templates and expressions inside the clip that named a pasted step now name its copy, all
+  // at once (through placeholders), so that one rename never feeds another.
+  const pastedIds = new Set(allSteps(pasted).map((entry) => entry.step.id));
+  const renamed = [...renames].filter(([old, id]) => old !== id);
+  const rewriteText = (text: string): string => {
+    let out = text;
+    renamed.forEach(([old], index) => {
+      out = renameIn(out, old, `\u0000${index}\u0000`);
+    });
+    renamed.forEach(([, id], index) => {
+      out = out.split(`\u0000${index}\u0000`).join(id);
+    });
+    return out;
+  };
+  const deep = (value: unknown): unknown => {
+    if (typeof value === "string") return rewriteText(value);
+    if (Array.isArray(value)) return value.map(deep);
+    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, deep(inner)]));
+    return value;
+  };
   for (const { step } of allSteps(next.steps)) {
-    if (!inside.has(step.id)) continue;
+    if (!pastedIds.has(step.id)) continue;
     for (const [key, value] of Object.entries(step)) {
-      if (typeof value === "string" && key !== "id") {
-        step[key] = value.replace(pattern, (_, before: string) => `${before}${to}`);
-      }
+      if (key !== "id" && key !== "steps") step[key] = deep(value);
     }
   }
-  return next;
+  return { data: next, ids: pasted.map((step) => step.id) };
 }
 
 /** Adds a note on the canvas. */

@@ -35,8 +35,8 @@ function problem(message: string, severity = "error"): Problem {
 function documentOf(text: string, file = FILE): Document {
   const data = parse(text);
   return data
-    ? { file, text: render(data), pipeline: data, problems: data.steps.length === 0 ? [problem("a pipeline needs a step", "warning")] : [] }
-    : { file, text, pipeline: null, problems: [problem("this is not a pipeline")] };
+    ? { file, text: render(data), pipeline: data, complete: true, problems: data.steps.length === 0 ? [problem("a pipeline needs a step", "warning")] : [] }
+    : { file, text, pipeline: null, complete: false, problems: [problem("this is not a pipeline")] };
 }
 
 /** A promise with its resolve and reject at hand, to answer a command when the test says so. */
@@ -178,6 +178,33 @@ describe("useEditor", () => {
     await opened();
     await state().edit(addStep("b"));
     expect(calls, "the text has no data to change").toEqual([]);
+  });
+
+  it("edit refuses to change a graph whose text has mistakes the data leaves out", async () => {
+    handlers.load_pipeline = ({ file }) => ({ ...documentOf(disk[file as string], file as string), complete: false });
+    await opened();
+    await state().edit(addStep("b"));
+    expect(calls, "nothing goes to the backend, so nothing the reader left out is dropped").toEqual([]);
+    expect(state().text).toBe(HELLO_TEXT);
+    expect(state().error, "the person is told to fix the YAML first").toMatch(/fix them in the YAML panel/);
+  });
+
+  it("save waits for an edit still on its way, and saves it", async () => {
+    await opened();
+    let answer: (value: unknown) => void = () => {};
+    handlers.from_data = ({ file, data }) =>
+      new Promise((resolve) => {
+        answer = () => resolve(documentOf(render(data as PipelineData), file as string));
+      });
+    const editing = state().edit(addStep("b"));
+    const saving = state().save();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(callsOf("save_pipeline"), "the save waits for the edit's answer").toEqual([]);
+    answer(undefined);
+    await editing;
+    expect(await saving).toBe(true);
+    expect(disk[FILE], "the edit is in the saved file").toBe("id: hello\nsteps: a, b\n");
+    expect(isDirty(state())).toBe(false);
   });
 
   it("undo then redo restore text and data, and check the text again", async () => {

@@ -23,6 +23,8 @@ export interface EditorState {
   /** The text as it was last loaded or saved: the pipeline is unsaved when `text` differs. */
   savedText: string;
   data: PipelineData | null;
+  /** Whether the data holds everything the text says; the graph is not edited when it does not. */
+  complete: boolean;
   problems: Problem[];
   past: Snapshot[];
   future: Snapshot[];
@@ -33,6 +35,8 @@ export interface EditorState {
   error: string | null;
   /** Counts requests, so that an answer to an older one never overwrites a newer one. */
   request: number;
+  /** The last request sent, so that a save waits for the edits before it. */
+  pending: Promise<unknown>;
   open: (file: string) => Promise<void>;
   /** Opens a document that is not on disk yet (a draft). */
   openUnsaved: (document: Document) => void;
@@ -61,6 +65,7 @@ export const useEditor = create<EditorState>((set, get) => {
     set({
       text: document.text,
       data: (document.pipeline as PipelineData | null) ?? get().data,
+      complete: document.complete,
       problems: document.problems,
       error: null,
       ...extra,
@@ -97,6 +102,8 @@ export const useEditor = create<EditorState>((set, get) => {
     changedOnDisk: false,
     error: null,
     request: 0,
+    complete: true,
+    pending: Promise.resolve(),
 
     open: async (file) => {
       const request = get().request + 1;
@@ -105,7 +112,8 @@ export const useEditor = create<EditorState>((set, get) => {
         const document = await commands.loadPipeline(file);
         take(request, document, { savedText: document.text, data: (document.pipeline as PipelineData | null) ?? null });
       } catch (error) {
-        if (get().request === request) set({ error: message(error), text: "", savedText: "", data: null, problems: [] });
+        // A file that cannot be opened is not open: nothing can be saved over it by mistake.
+        if (get().request === request) set({ error: message(error), file: null, text: "", savedText: "", data: null, problems: [] });
       }
     },
 
@@ -116,6 +124,7 @@ export const useEditor = create<EditorState>((set, get) => {
         text: document.text,
         savedText: "",
         data: (document.pipeline as PipelineData | null) ?? null,
+        complete: document.complete,
         problems: document.problems,
         past: [],
         future: [],
@@ -125,14 +134,19 @@ export const useEditor = create<EditorState>((set, get) => {
       })),
 
     edit: async (change) => {
-      const { data, file } = get();
+      const { data, file, complete } = get();
       if (!data || !file) return;
+      if (!complete) {
+        set({ error: "The YAML has mistakes that the graph cannot show (see the problems panel); fix them in the YAML panel before changing the graph, so that nothing is dropped." });
+        return;
+      }
       const next = change(data);
       if (next === data) return;
       const request = get().request + 1;
-      set({ past: remember(), future: [], data: next, request });
+      const answer = commands.fromData(file, next);
+      set({ past: remember(), future: [], data: next, request, pending: answer.catch(() => undefined) });
       try {
-        take(request, await commands.fromData(file, next));
+        take(request, await answer);
       } catch (error) {
         fail(request, error);
       }
@@ -142,9 +156,10 @@ export const useEditor = create<EditorState>((set, get) => {
       const { file } = get();
       if (!file || text === get().text) return;
       const request = get().request + 1;
-      set({ past: remember(), future: [], text, request });
+      const answer = commands.checkText(file, text);
+      set({ past: remember(), future: [], text, request, pending: answer.catch(() => undefined) });
       try {
-        const document = await commands.checkText(file, text);
+        const document = await answer;
         // Text that is not a pipeline at all keeps the last graph; its problems say why.
         take(request, { ...document, text });
       } catch (error) {
@@ -169,13 +184,17 @@ export const useEditor = create<EditorState>((set, get) => {
     },
 
     save: async () => {
+      // Edits still on their way to the backend are saved too.
+      await get().pending;
       const { file, text } = get();
       if (!file) return false;
       const request = get().request + 1;
       set({ request });
       try {
         const document = await commands.savePipeline(file, text);
-        // What was written is what the disk holds now, whatever was typed since.
+        // What was written is what the disk holds now, whatever was typed since (unless another
+        // file was opened meanwhile).
+        if (get().file !== file) return true;
         set({ savedText: document.text, changedOnDisk: false });
         take(request, document);
         return true;
