@@ -41,6 +41,8 @@ async function launch(given) {
   port += 2;
   const env = { ...process.env, HOME: home, ORCHESTRA_HOME: join(home, ".config/orchestra"), NO_AT_BRIDGE: "1", WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
   delete env.XDG_CONFIG_HOME;
+  // No key reaches a journey from the machine running it.
+  for (const name of ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DBUS_SESSION_BUS_ADDRESS"]) delete env[name];
   // tauri-driver starts WebKitWebDriver, which starts the studio: a process group of their own
   // lets a journey end all three, as a person closing the studio would end it.
   const driver = spawn(DRIVER, ["--port", String(port), "--native-port", String(port + 1)], { env, stdio: ["ignore", "ignore", "inherit"], detached: true });
@@ -331,4 +333,19 @@ journey("auto-layout arranges the steps, and a change made outside the studio is
   await browser
     .$("//div[contains(@class,'cm-line')][contains(., 'Publish after a sign-off')]")
     .waitForExist({ timeoutMsg: "the reloaded text is in the YAML panel" });
+});
+
+journey("a key set in the settings is kept by the backend, and the page only learns that it is set", async ({ browser, home }) => {
+  await browser.$("button=Settings").click();
+  const row = await byTest(browser, "provider-openai");
+  await row.waitForDisplayed({ timeout: 10000, timeoutMsg: "the settings page lists the OpenAI provider" });
+  assert.doesNotMatch(await row.getText(), /✓/, "no key is set at first");
+  const secret = "sk-test-1234567890-never-shown";
+  await row.$('input[aria-label="Key of openai"]').setValue(secret);
+  await row.$("button=Set key").click();
+  await browser.waitUntil(async () => /✓/.test(await row.getText()), { timeout: 10000, timeoutMsg: "the provider shows its key as set" });
+  const page = await browser.execute(() => document.documentElement.outerHTML);
+  assert.ok(!page.includes(secret), "the key's value is nowhere in the page, not even in the input");
+  const stored = spawnSync("grep", ["-rl", secret, join(home, ".config", "orchestra")], { encoding: "utf8" });
+  assert.equal(stored.status, 0, "the backend kept the key in the user's Orchestra folder (no keychain under test)");
 });
