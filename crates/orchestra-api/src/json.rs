@@ -544,7 +544,8 @@ impl UsageView {
     pub fn from(usage: &Usage) -> Self {
         Self {
             tokens: number(usage.total_tokens),
-            cost_usd: usage.cost_usd,
+            // No model call costs nothing; the cost is unknown only when a model's price is.
+            cost_usd: usage.cost_usd.or((usage.total_tokens == 0).then_some(0.0)),
         }
     }
 }
