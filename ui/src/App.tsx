@@ -1,22 +1,26 @@
 // The studio's window: the project's pipelines on the left, and for the open pipeline its editor
 // (palette, canvas, inspector, YAML, problems, run panel), its runs, and its git history.
 
-import { useCallback, useEffect, useState } from "react";
+import { Suspense, lazy, useCallback, useEffect, useState } from "react";
 
 import { type ActionInfo, type ProjectView, commands, events } from "./bindings";
-import { DraftDialog } from "./draft/DraftDialog";
 import { Canvas, type Dragged } from "./editor/Canvas";
 import { Inspector } from "./editor/Inspector";
 import { type Drop, Palette } from "./editor/Palette";
 import { ProblemsPanel } from "./editor/ProblemsPanel";
-import { YamlPanel, flushYaml } from "./editor/YamlPanel";
-import { HistoryView } from "./history/HistoryView";
-import { RunsView } from "./results/RunsView";
+import { flushYaml } from "./editor/yamlBridge";
 import { RunDialog } from "./run/RunDialog";
 import { RunPanel } from "./run/RunPanel";
-import { SettingsView } from "./settings/SettingsView";
 import { isDirty, useEditor } from "./stores/editor";
 import { useRuns } from "./stores/run";
+
+// The views a person opens now and then are loaded the first time they are shown, so that an
+// idle studio holds only the editor (CodeMirror, the run pages and the settings come later).
+const YamlPanel = lazy(() => import("./editor/YamlPanel").then((module) => ({ default: module.YamlPanel })));
+const RunsView = lazy(() => import("./results/RunsView").then((module) => ({ default: module.RunsView })));
+const HistoryView = lazy(() => import("./history/HistoryView").then((module) => ({ default: module.HistoryView })));
+const SettingsView = lazy(() => import("./settings/SettingsView").then((module) => ({ default: module.SettingsView })));
+const DraftDialog = lazy(() => import("./draft/DraftDialog").then((module) => ({ default: module.DraftDialog })));
 
 type Tab = "editor" | "runs" | "history";
 
@@ -48,6 +52,7 @@ export function App() {
   const [settings, setSettings] = useState(false);
   const [drafting, setDrafting] = useState(false);
   const [side, setSide] = useState<"inspector" | "yaml">("inspector");
+  const [yamlShown, setYamlShown] = useState(false);
   const editor = useEditor();
   const dirty = isDirty(editor);
 
@@ -223,19 +228,23 @@ export function App() {
                   <div className="side">
                     <div className="side-tabs">
                       <button type="button" className={side === "inspector" ? "current" : ""} onClick={() => setSide("inspector")}>Inspector</button>
-                      <button type="button" className={side === "yaml" ? "current" : ""} onClick={() => setSide("yaml")} data-testid="tab-yaml">YAML</button>
+                      <button type="button" className={side === "yaml" ? "current" : ""} onClick={() => { setSide("yaml"); setYamlShown(true); }} data-testid="tab-yaml">YAML</button>
                     </div>
                     <div className={side === "inspector" ? "" : "hidden"}><Inspector actions={actions} /></div>
-                    <div className={side === "yaml" ? "yaml-host" : "hidden"}><YamlPanel /></div>
+                    <div className={side === "yaml" ? "yaml-host" : "hidden"}>{yamlShown ? <Suspense fallback={null}><YamlPanel /></Suspense> : null}</div>
                   </div>
                 </div>
               ) : tab === "runs" ? (
                 <div className="pane">
-                  <RunsView file={editor.file} openRun={openRun} onOpenRun={setOpenRun} onWatch={watch} />
+                  <Suspense fallback={null}>
+                    <RunsView file={editor.file} openRun={openRun} onOpenRun={setOpenRun} onWatch={watch} />
+                  </Suspense>
                 </div>
               ) : (
                 <div className="pane">
-                  <HistoryView file={editor.file} />
+                  <Suspense fallback={null}>
+                    <HistoryView file={editor.file} />
+                  </Suspense>
                 </div>
               )}
             </>
@@ -249,8 +258,9 @@ export function App() {
       </div>
       {dragged ? <div className="drag-hint">Drop on the canvas to add a step</div> : null}
       {running && editor.data ? <RunDialog data={editor.data} onStart={start} onClose={() => setRunning(false)} /> : null}
-      {settings ? <div className="modal wide"><SettingsView onClose={() => setSettings(false)} /></div> : null}
+      {settings ? <div className="modal wide"><Suspense fallback={null}><SettingsView onClose={() => setSettings(false)} /></Suspense></div> : null}
       {drafting ? (
+        <Suspense fallback={null}>
         <DraftDialog
           onClose={() => setDrafting(false)}
           onDrafted={(doc) => {
@@ -259,6 +269,7 @@ export function App() {
             editor.openUnsaved(doc);
           }}
         />
+        </Suspense>
       ) : null}
     </div>
   );

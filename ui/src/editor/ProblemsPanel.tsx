@@ -2,7 +2,7 @@
 // line in the YAML panel.
 
 import { useEditor } from "../stores/editor";
-import { useYamlFocus } from "./YamlPanel";
+import { useYamlFocus } from "./yamlBridge";
 
 export function ProblemsPanel() {
   const problems = useEditor((state) => state.problems);

@@ -8,31 +8,13 @@ import { EditorState } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
 import { basicSetup } from "codemirror";
 import { useEffect, useRef } from "react";
-import { create } from "zustand";
 
 import type { Problem } from "../bindings";
 import { useEditor } from "../stores/editor";
-
-/** A line the problems panel asks the YAML panel to show. */
-export const useYamlFocus = create<{ line: number; serial: number; show: (line: number) => void }>((set) => ({
-  line: 0,
-  serial: 0,
-  show: (line) => set((state) => ({ line, serial: state.serial + 1 })),
-}));
+import { holdBack, useYamlFocus } from "./yamlBridge";
 
 /** How long the panel waits after the last key before the graph follows. */
 const PAUSE_MS = 400;
-
-/** Text typed in the panel that the pause still holds back, sent at once by `flushYaml`. */
-let heldBack: (() => void) | null = null;
-
-/** Sends text typed in the YAML panel without waiting for the pause (before a save). */
-export function flushYaml(): Promise<void> | undefined {
-  const send = heldBack;
-  heldBack = null;
-  send?.();
-  return send ? useEditor.getState().pending.then(() => undefined) : undefined;
-}
 
 function diagnostics(view: EditorView, problems: Problem[]): Diagnostic[] {
   const doc = view.state.doc;
@@ -68,12 +50,12 @@ export function YamlPanel() {
             if (!update.docChanged || update.transactions.every((transaction) => !transaction.isUserEvent("input") && !transaction.isUserEvent("delete") && !transaction.isUserEvent("undo") && !transaction.isUserEvent("redo"))) return;
             window.clearTimeout(timer.current);
             const typed = update.state.doc.toString();
-            heldBack = () => {
+            holdBack(() => {
               window.clearTimeout(timer.current);
               void useEditor.getState().setText(typed);
-            };
+            });
             timer.current = window.setTimeout(() => {
-              heldBack = null;
+              holdBack(null);
               void useEditor.getState().setText(typed);
             }, PAUSE_MS);
           }),
