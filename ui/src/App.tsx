@@ -8,7 +8,7 @@ import { Canvas, type Dragged } from "./editor/Canvas";
 import { Inspector } from "./editor/Inspector";
 import { type Drop, Palette } from "./editor/Palette";
 import { ProblemsPanel } from "./editor/ProblemsPanel";
-import { flushYaml } from "./editor/yamlBridge";
+import { flushYaml, useYamlFocus } from "./editor/yamlBridge";
 import { RunDialog } from "./run/RunDialog";
 import { RunPanel } from "./run/RunPanel";
 import { isDirty, useEditor } from "./stores/editor";
@@ -53,6 +53,13 @@ export function App() {
   const [drafting, setDrafting] = useState(false);
   const [side, setSide] = useState<"inspector" | "yaml">("inspector");
   const [yamlShown, setYamlShown] = useState(false);
+  // A problem clicked in the problems panel is shown at its line in the YAML panel.
+  const focusSerial = useYamlFocus((state) => state.serial);
+  useEffect(() => {
+    if (focusSerial === 0) return;
+    setSide("yaml");
+    setYamlShown(true);
+  }, [focusSerial]);
   const editor = useEditor();
   const dirty = isDirty(editor);
 
