@@ -155,8 +155,8 @@ journey("a step dragged from the palette, connected and filled in is saved as YA
     .action("pointer")
     .move({ origin: item })
     .down()
-    .move({ origin: canvas, x: 0, y: 40, duration: 300 })
-    .move({ origin: canvas, x: 10, y: 60, duration: 100 })
+    .move({ origin: canvas, x: 0, y: 120, duration: 300 })
+    .move({ origin: canvas, x: 10, y: 140, duration: 100 })
     .up()
     .perform();
   const added = await byTest(browser, "node-shell");
@@ -164,6 +164,9 @@ journey("a step dragged from the palette, connected and filled in is saved as YA
 
   const from = await browser.$('[data-testid="node-greeting"] .react-flow__handle-right');
   const to = await browser.$('[data-testid="node-shell"] .react-flow__handle-left');
+  await to.waitForDisplayed({ timeoutMsg: "the new step has its input handle" });
+  // React Flow measures a new node's handles in the frames after it appears.
+  await browser.pause(500);
   await browser.action("pointer").move({ origin: from }).down().move({ origin: to, duration: 400 }).move({ origin: to, duration: 100 }).up().perform();
   await browser.$('.react-flow__edge[data-id="data:greeting>shell"]').waitForExist({ timeoutMsg: "connecting greeting to the new step draws a data edge" });
 

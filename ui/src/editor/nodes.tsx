@@ -23,7 +23,6 @@ function StepNodeView({ data, selected }: NodeProps & { data: StepNodeData & Liv
       data-testid={`node-${data.step.id}`}
       data-state={status || undefined}
       data-problem={problem || undefined}
-      title={data.problem}
     >
       <Handle type="target" position={Position.Left} id="in" />
       <div className="node-title">{data.step.name ?? data.step.id}</div>
@@ -33,9 +32,14 @@ function StepNodeView({ data, selected }: NodeProps & { data: StepNodeData & Liv
         {status ? <span className={`node-state state-${status}`}>{status}</span> : null}
       </div>
       {problem ? (
-        <span className={`node-badge ${problem}`} aria-label={`${data.errors} errors, ${data.warnings} warnings`}>
-          {data.errors > 0 ? data.errors : data.warnings}
-        </span>
+        <>
+          <span className={`node-badge ${problem}`} aria-label={`${data.errors} errors, ${data.warnings} warnings`}>
+            {data.errors > 0 ? data.errors : data.warnings}
+          </span>
+          {/* The first problem is written on the node itself (a native tooltip would take the
+              pointer away from the canvas while a person connects or drags). */}
+          <div className={`node-problem ${problem}`}>{data.problem}</div>
+        </>
       ) : null}
       <Handle type="source" position={Position.Right} id="out" />
     </div>
@@ -55,11 +59,11 @@ function ContainerNodeView({ data, selected }: NodeProps & { data: StepNodeData 
       data-testid={`node-${step.id}`}
       data-state={status || undefined}
       data-problem={data.errors > 0 ? "error" : undefined}
-      title={data.problem}
     >
       <Handle type="target" position={Position.Left} id="in" />
       <div className="container-head">
         <strong>{step.name ?? step.id}</strong> <span className="node-kind">{detail}</span>
+        {data.errors > 0 ? <div className="node-problem error">{data.problem}</div> : null}
       </div>
       <Handle type="source" position={Position.Right} id="out" />
     </div>
