@@ -474,25 +474,12 @@ fn produced_file(studio: &Studio, run: &str, path: &str) -> Answer<PathBuf> {
     {
         return Err(format!("run {run} produced no file `{path}`"));
     }
-    let relative = Path::new(path);
-    if relative.is_absolute()
-        || relative
-            .components()
-            .any(|part| matches!(part, std::path::Component::ParentDir))
-    {
-        return Err(format!("`{path}` is not inside the run's workspace"));
-    }
-    let workspace = Path::new(&overview.run.workspace);
-    let file = workspace.join(relative);
-    let resolved = std::fs::canonicalize(&file)
-        .map_err(|error| format!("`{path}` cannot be opened: {error}"))?;
-    let inside = std::fs::canonicalize(workspace).is_ok_and(|folder| resolved.starts_with(folder));
-    if !inside {
-        return Err(format!(
-            "`{path}` leads out of the run's workspace through a symbolic link"
-        ));
-    }
-    Ok(resolved)
+    orchestra_api::within(
+        Path::new(&overview.run.workspace),
+        path,
+        "the run's workspace",
+    )
+    .map_err(|reason| format!("`{path}` {reason}"))
 }
 
 /// Drives a run in the background: a new one (`run` absent; its id is made here) or an existing

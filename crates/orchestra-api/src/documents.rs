@@ -23,31 +23,11 @@ impl Project {
     /// The absolute path of a file given relative to the project, refused when it would leave
     /// the project's folder.
     pub fn inside(&self, file: &str) -> Result<PathBuf, ApiError> {
-        let relative = Path::new(file);
-        let leaves = relative.is_absolute()
-            || relative
-                .components()
-                .any(|part| !matches!(part, Component::Normal(_) | Component::CurDir));
-        if leaves || file.is_empty() {
-            return Err(ApiError::Refused(format!(
-                "`{file}` is not a path inside the project; the studio reads and writes only files of the open project"
-            )));
-        }
-        let path = self.root().join(relative);
-        // A symbolic link inside the project may point out of it: the nearest existing folder
-        // or file of the path, resolved, must still lie in the project's resolved folder.
-        let root = std::fs::canonicalize(self.root()).unwrap_or_else(|_| self.root().to_path_buf());
-        let existing = path
-            .ancestors()
-            .find(|ancestor| ancestor.exists())
-            .unwrap_or(self.root());
-        let resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
-        if !resolved.starts_with(&root) {
-            return Err(ApiError::Refused(format!(
-                "`{file}` leads out of the project through a symbolic link; the studio reads and writes only files of the open project"
-            )));
-        }
-        Ok(path)
+        within(self.root(), file, "the project").map_err(|reason| {
+            ApiError::Refused(format!(
+                "`{file}` {reason}; the studio reads and writes only files of the open project"
+            ))
+        })
     }
 
     /// A pipeline file the studio may write: inside the project, a `.yaml` or `.yml` file, not
@@ -151,6 +131,32 @@ impl Project {
             },
         )
     }
+}
+
+/// The path of `relative` in `folder` (called `name` in the refusal), or why it is not there: it
+/// is absolute, climbs out with `..`, or leads out through a symbolic link (the nearest part of
+/// it that exists, resolved, must lie in the resolved folder).
+pub fn within(folder: &Path, relative: &str, name: &str) -> Result<PathBuf, String> {
+    let given = Path::new(relative);
+    let leaves = relative.is_empty()
+        || given.is_absolute()
+        || given
+            .components()
+            .any(|part| !matches!(part, Component::Normal(_) | Component::CurDir));
+    if leaves {
+        return Err(format!("is not a path inside {name}"));
+    }
+    let path = folder.join(given);
+    let root = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
+    let existing = path
+        .ancestors()
+        .find(|ancestor| ancestor.exists())
+        .unwrap_or(folder);
+    let resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
+    if !resolved.starts_with(&root) {
+        return Err(format!("leads out of {name} through a symbolic link"));
+    }
+    Ok(path)
 }
 
 /// Writes through a file beside the target and a rename, so that a crash never leaves half a

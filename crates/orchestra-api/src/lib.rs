@@ -8,6 +8,7 @@
 pub mod auth;
 mod auto;
 mod documents;
+pub use documents::within;
 mod git;
 pub mod json;
 mod orchestrator;
