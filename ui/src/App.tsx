@@ -13,6 +13,7 @@ import { RunDialog } from "./run/RunDialog";
 import { RunPanel } from "./run/RunPanel";
 import { isDirty, useEditor } from "./stores/editor";
 import { useRuns } from "./stores/run";
+import { errorText } from "./format";
 
 // The views a person opens now and then are loaded the first time they are shown, so that an
 // idle studio holds only the editor (CodeMirror, the run pages and the settings come later).
@@ -63,7 +64,7 @@ export function App() {
   const editor = useEditor();
   const dirty = isDirty(editor);
 
-  const fail = (reason: unknown) => setError(typeof reason === "string" ? reason : String(reason));
+  const fail = (reason: unknown) => setError(errorText(reason));
   const refresh = useCallback(() => commands.project().then(setProject).catch(fail), []);
 
   useEffect(() => {
@@ -100,7 +101,7 @@ export function App() {
    * nothing can be saved or run in the wrong project. */
   const switchProject = (view: ProjectView | null) => {
     if (!view) return;
-    useEditor.setState({ file: null, text: "", savedText: "", data: null, problems: [], past: [], future: [], selection: [], changedOnDisk: false, error: null });
+    useEditor.getState().close();
     useRuns.getState().clear();
     setOpenRun(null);
     setTab("editor");

@@ -5,7 +5,7 @@ import { useEffect, useId, useRef, useState } from "react";
 
 import { commands } from "../bindings";
 import type { Document } from "../bindings";
-import { errorText } from "../results/format";
+import { errorText } from "../format";
 import "../results/results.css";
 
 export function DraftDialog(props: { onClose: () => void; onDrafted: (doc: Document) => void }) {

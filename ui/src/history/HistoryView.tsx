@@ -5,7 +5,7 @@ import { useCallback, useEffect, useId, useRef, useState } from "react";
 
 import { commands } from "../bindings";
 import type { RevisionView } from "../bindings";
-import { diffLineKind, errorText, formatTime } from "../results/format";
+import { diffLineKind, errorText, formatTime } from "../format";
 import "../results/results.css";
 
 export function HistoryView(props: { file: string }) {

@@ -6,7 +6,7 @@ import { useEffect, useState } from "react";
 import { commands } from "../bindings";
 import type { RunPage, StepView } from "../bindings";
 import { ErrorBox, StatusPill } from "./RunPageView";
-import { errorText, formatCost, formatDuration, formatTime, formatTokens, matchSteps } from "./format";
+import { errorText, formatCost, formatDuration, formatTime, formatTokens, matchSteps } from "../format";
 import "./results.css";
 
 export function CompareView(props: { left: string; right: string; onClose: () => void }) {

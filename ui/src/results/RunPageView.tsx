@@ -3,6 +3,7 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
+import { useLatest } from "./useLatest";
 import { commands } from "../bindings";
 import type { ChatView, QcIssueView, QcView, RunPage, StepView } from "../bindings";
 import {
@@ -18,7 +19,7 @@ import {
   issuePlace,
   SEVERITIES,
   timelineBars,
-} from "./format";
+} from "../format";
 import "./results.css";
 
 /** A status word in a coloured pill. */
@@ -52,28 +53,20 @@ export function RunPageView(props: { run: string; onBack: () => void; onWatch: (
   const [selected, setSelected] = useState<string | null>(null);
   const [reportPath, setReportPath] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const request = useRef(0);
-  const mounted = useRef(true);
-
-  useEffect(() => {
-    mounted.current = true;
-    return () => {
-      mounted.current = false;
-    };
-  }, []);
+  const latest = useLatest();
 
   const load = useCallback(async () => {
-    const ticket = ++request.current;
+    const ticket = latest.next();
     try {
       const next = await commands.runPage(run);
-      if (!mounted.current || ticket !== request.current) return;
+      if (!latest.isLatest(ticket)) return;
       setPage(next);
       setLoadError(null);
     } catch (e) {
-      if (!mounted.current || ticket !== request.current) return;
+      if (!latest.isLatest(ticket)) return;
       setLoadError(errorText(e));
     }
-  }, [run]);
+  }, [run, latest]);
 
   // A new run: forget the old one's page and load this one.
   useEffect(() => {
@@ -109,16 +102,16 @@ export function RunPageView(props: { run: string; onBack: () => void; onWatch: (
     try {
       await action();
     } catch (e) {
-      if (mounted.current) setActionError(errorText(e));
+      if (latest.isShown()) setActionError(errorText(e));
     } finally {
-      if (mounted.current) setBusy(null);
+      if (latest.isShown()) setBusy(null);
     }
   };
 
   const exportReport = (format: "markdown" | "html") =>
     act(`export-${format}`, async () => {
       const path = await commands.exportReport(run, format);
-      if (mounted.current) setReportPath(path);
+      if (latest.isShown()) setReportPath(path);
     });
 
   const resume = () =>

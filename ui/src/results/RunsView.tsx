@@ -3,11 +3,12 @@
 
 import { useCallback, useEffect, useRef, useState } from "react";
 
+import { useLatest } from "./useLatest";
 import { commands } from "../bindings";
 import type { RunSummary } from "../bindings";
 import { CompareView } from "./CompareView";
 import { ErrorBox, RunPageView, StatusPill } from "./RunPageView";
-import { durationBetween, errorText, formatDuration, formatTime, isLive } from "./format";
+import { durationBetween, errorText, formatDuration, formatTime, isLive } from "../format";
 import "./results.css";
 
 const POLL_MS = 3000;
@@ -24,33 +25,25 @@ export function RunsView(props: {
   const [loading, setLoading] = useState(false);
   const [picked, setPicked] = useState<string[]>([]);
   const [comparing, setComparing] = useState<[string, string] | null>(null);
-  const request = useRef(0);
-  const mounted = useRef(true);
-
-  useEffect(() => {
-    mounted.current = true;
-    return () => {
-      mounted.current = false;
-    };
-  }, []);
+  const latest = useLatest();
 
   const load = useCallback(async () => {
-    const ticket = ++request.current;
+    const ticket = latest.next();
     setLoading(true);
     try {
       const next = await commands.runs(file);
-      if (!mounted.current || ticket !== request.current) return;
+      if (!latest.isLatest(ticket)) return;
       setRuns(next);
       setError(null);
       // Forget picks of runs no longer listed.
       setPicked((p) => p.filter((id) => next.some((r) => r.id === id)));
     } catch (e) {
-      if (!mounted.current || ticket !== request.current) return;
+      if (!latest.isLatest(ticket)) return;
       setError(errorText(e));
     } finally {
-      if (mounted.current && ticket === request.current) setLoading(false);
+      if (latest.isLatest(ticket)) setLoading(false);
     }
-  }, [file]);
+  }, [file, latest]);
 
   // Another file: its own runs, no picks, no comparison.
   useEffect(() => {

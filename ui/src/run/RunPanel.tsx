@@ -5,15 +5,11 @@
 import { useEffect, useState } from "react";
 
 import { commands } from "../bindings";
+import { errorText, formatCost, formatDuration, formatTokens } from "../format";
 import type { PipelineData } from "../graph/pipeline";
 import { allSteps } from "../graph/pipeline";
 import { useEditor } from "../stores/editor";
 import { finishedSteps, useRuns } from "../stores/run";
-
-function elapsed(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-}
 
 export function RunPanel({ data, onOpenRun }: { data: PipelineData | null; onOpenRun: (run: string) => void }) {
   const run = useRuns((state) => (state.current ? state.runs[state.current] : undefined));
@@ -34,16 +30,16 @@ export function RunPanel({ data, onOpenRun }: { data: PipelineData | null; onOpe
   const done = finishedSteps(run);
   const shown = selection.length === 1 ? selection[0] : Object.keys(run.steps).reverse().find((key) => run.steps[key].output) ?? "";
   const step = run.steps[shown];
-  const act = (work: Promise<unknown>) => work.then(() => setError(null)).catch((reason: unknown) => setError(String(reason)));
+  const act = (work: Promise<unknown>) => work.then(() => setError(null)).catch((reason: unknown) => setError(errorText(reason)));
   return (
     <div className="run-panel" data-testid="run-panel" data-status={run.status}>
       <div className="run-head">
         <strong className={`pill state-${run.status}`} data-testid="run-status">{run.status}</strong>
         <progress max={Math.max(total, 1)} value={Math.min(done, total)} aria-label="Steps finished" />
         <span>{done} of {total} steps</span>
-        <span>{elapsed((run.finishedAt ?? now) - run.startedAt)}</span>
-        <span>{run.tokens} tokens</span>
-        <span>{run.costUsd === null ? "cost unknown" : `$${run.costUsd.toFixed(4)}`}</span>
+        <span>{formatDuration((run.finishedAt ?? now) - run.startedAt)}</span>
+        <span>{formatTokens(run.tokens)}</span>
+        <span>{formatCost(run.costUsd)}</span>
         {going ? <button type="button" onClick={() => act(commands.cancelRun(run.id))} data-testid="run-cancel">Cancel</button> : null}
         <button type="button" onClick={() => onOpenRun(run.id)}>Open run page</button>
       </div>

@@ -6,7 +6,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 
 import { commands } from "../bindings";
 import type { ProviderView, SettingsView as Settings } from "../bindings";
-import { errorText } from "../results/format";
+import { errorText } from "../format";
 import "../results/results.css";
 
 /** An alias row being edited; `id` keeps React's rows stable while names change. */

@@ -6,6 +6,7 @@
 import { create } from "zustand";
 
 import { type Document, type Problem, commands } from "../bindings";
+import { errorText } from "../format";
 import type { PipelineData } from "../graph/pipeline";
 
 /** One state of the pipeline that undo can go back to. */
@@ -52,11 +53,24 @@ export interface EditorState {
   checkDisk: () => Promise<void>;
   /** Loads the file from disk again, dropping unsaved changes. */
   reload: () => Promise<void>;
+  /** Closes the pipeline (another project was opened): nothing of it stays to be saved. */
+  close: () => void;
 }
 
-function message(error: unknown): string {
-  return typeof error === "string" ? error : error instanceof Error ? error.message : String(error);
-}
+/** The editor with nothing open. */
+const CLOSED = {
+  file: null,
+  text: "",
+  savedText: "",
+  data: null,
+  complete: true,
+  problems: [],
+  past: [],
+  future: [],
+  selection: [],
+  changedOnDisk: false,
+  error: null,
+};
 
 export const useEditor = create<EditorState>((set, get) => {
   /** Takes a document the backend answered with, unless a newer request went out since. */
@@ -73,7 +87,7 @@ export const useEditor = create<EditorState>((set, get) => {
   };
   /** Shows a command's error, unless a newer request went out since. */
   const fail = (request: number, error: unknown) => {
-    if (get().request === request) set({ error: message(error) });
+    if (get().request === request) set({ error: errorText(error) });
   };
   const remember = (): Snapshot[] => {
     const { text, data, past } = get();
@@ -91,18 +105,8 @@ export const useEditor = create<EditorState>((set, get) => {
     }
   };
   return {
-    file: null,
-    text: "",
-    savedText: "",
-    data: null,
-    problems: [],
-    past: [],
-    future: [],
-    selection: [],
-    changedOnDisk: false,
-    error: null,
+    ...CLOSED,
     request: 0,
-    complete: true,
     pending: Promise.resolve(),
 
     open: async (file) => {
@@ -113,7 +117,7 @@ export const useEditor = create<EditorState>((set, get) => {
         take(request, document, { savedText: document.text, data: (document.pipeline as PipelineData | null) ?? null });
       } catch (error) {
         // A file that cannot be opened is not open: nothing can be saved over it by mistake.
-        if (get().request === request) set({ error: message(error), file: null, text: "", savedText: "", data: null, problems: [] });
+        if (get().request === request) set({ error: errorText(error), file: null, text: "", savedText: "", data: null, problems: [] });
       }
     },
 
@@ -216,6 +220,8 @@ export const useEditor = create<EditorState>((set, get) => {
         // A file that cannot be read now is noticed when it is saved.
       }
     },
+
+    close: () => set((state) => ({ ...CLOSED, request: state.request + 1 })),
 
     reload: async () => {
       const { file } = get();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import type { QcIssueView, StepView } from "../bindings";
+import type { QcIssueView, StepView } from "./bindings";
 import {
   canResume,
   diffLineKind,

@@ -2,7 +2,7 @@
 // bars, the comparison of two runs and the lines of a diff. Nothing here touches React or the
 // backend, so each is tested on its own.
 
-import type { QcIssueView, StepView } from "../bindings";
+import type { QcIssueView, StepView } from "./bindings";
 
 /** Whether a run in this status may still change (and its page should refresh). */
 export function isLive(status: string): boolean {
