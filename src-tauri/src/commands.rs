@@ -57,6 +57,25 @@ pub async fn choose_project(
     studio.open(&app, &folder).map(Some)
 }
 
+/// Tells the backend which pipeline file has unsaved changes (`None` once all are saved), so that
+/// closing the window asks first.
+#[tauri::command]
+#[specta::specta]
+pub fn set_unsaved(studio: State<'_, Studio>, file: Option<String>) {
+    studio.set_unsaved(file);
+}
+
+/// Closes the window as its close button would: with unsaved changes the web view is asked
+/// first ([`crate::studio::CloseAsked`]), unless `discard` says the person chose to drop them.
+#[tauri::command]
+#[specta::specta]
+pub fn close_window(window: tauri::Window, studio: State<'_, Studio>, discard: bool) -> Answer<()> {
+    if discard {
+        studio.confirm_close();
+    }
+    window.close().map_err(sentence)
+}
+
 /// The open project's sidebar, read again (after a save, a run, or a change on disk).
 #[tauri::command]
 #[specta::specta]
@@ -496,18 +515,19 @@ fn drive<F, Fut>(
 where
     F: FnOnce(Arc<Project>, String, tokio_util::sync::CancellationToken) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<orchestra_api::Finished, orchestra_api::ApiError>>
-        + Send,
+        + Send
+        + 'static,
 {
     let run = run.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let cancel = studio.track(&run)?;
     let id = run.clone();
-    tauri::async_runtime::spawn(async move {
-        let outcome = work(project, run.clone(), cancel).await;
+    let finished = run.clone();
+    studio.spawn(work(project, run, cancel), move |outcome| {
         let studio = tauri::Manager::state::<Studio>(&app);
-        studio.untrack(&run);
+        studio.untrack(&finished);
         if let Err(error) = outcome {
             let progress = Progress {
-                run,
+                run: finished,
                 seq: 0.0,
                 step: None,
                 change: Change::RunFinished {

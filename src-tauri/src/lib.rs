@@ -7,6 +7,8 @@ pub mod commands;
 pub mod studio;
 
 use specta_typescript::Typescript;
+use tauri::Manager as _;
+use tauri_specta::Event as _;
 use tauri_specta::{Builder, ErrorHandlingMode, collect_commands, collect_events};
 
 /// Where the generated bindings live, relative to this crate.
@@ -47,8 +49,10 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::draft,
             commands::history,
             commands::diff,
+            commands::set_unsaved,
+            commands::close_window,
         ])
-        .events(collect_events![studio::RunProgress])
+        .events(collect_events![studio::RunProgress, studio::CloseAsked])
 }
 
 /// The TypeScript bindings of [`builder`], as the file should read.
@@ -69,18 +73,62 @@ fn tempfile_folder() -> Result<std::path::PathBuf, String> {
     Ok(folder)
 }
 
-/// Runs the studio until its window closes.
+/// Runs the studio until its window closes (or the process is asked to end), then stops the runs
+/// it drives, so that their programs do not outlive it and the runs can be resumed.
 pub fn run() -> Result<(), String> {
     let builder = builder();
-    tauri::Builder::default()
+    let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .manage(studio::Studio::new(orchestra_api::global_dir()))
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
+            end_on_signals(app.handle().clone());
             Ok(())
         })
-        .run(tauri::generate_context!())
-        .map_err(|error| format!("the studio could not start: {error}"))
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                let studio = window.state::<studio::Studio>();
+                if let Some(file) = studio.ask_before_close() {
+                    api.prevent_close();
+                    // A web view that cannot be told leaves the window open; the person can
+                    // save and close again.
+                    let _ = studio::CloseAsked { file }.emit(window.app_handle());
+                }
+            }
+        })
+        .build(tauri::generate_context!())
+        .map_err(|error| format!("the studio could not start: {error}"))?;
+    app.run(|app, event| {
+        if let tauri::RunEvent::Exit = event {
+            app.state::<studio::Studio>().shut_down();
+        }
+    });
+    Ok(())
+}
+
+/// Ends the studio the orderly way (as closing its window does) when the system asks the process
+/// to end: on logout (`SIGHUP`), `kill` (`SIGTERM`) or Ctrl-C in the terminal that started it.
+fn end_on_signals(app: tauri::AppHandle) {
+    #[cfg(unix)]
+    tauri::async_runtime::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut hangup), Ok(mut terminate), Ok(mut interrupt)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            // Without the handlers the signals keep their default: the process ends at once.
+            return;
+        };
+        tokio::select! {
+            _ = hangup.recv() => {}
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        app.exit(0);
+    });
+    #[cfg(not(unix))]
+    drop(app);
 }

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use orchestra_api::Project;
 use orchestra_api::json::{PipelineEntry, Progress, RunSummary};
@@ -11,12 +13,24 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime};
 use tauri_specta::Event;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 include!(concat!(env!("OUT_DIR"), "/examples.rs"));
 
 /// A committed change of a run, sent to the web view as it happens.
 #[derive(Clone, Debug, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct RunProgress(pub Progress);
+
+/// The window was asked to close while a pipeline has unsaved changes: the web view asks the
+/// person whether to save them, drop them, or keep editing.
+#[derive(Clone, Debug, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct CloseAsked {
+    /// The pipeline file with unsaved changes.
+    pub file: String,
+}
+
+/// How long closing waits for the runs this window drives to stop their programs.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// The open project, as the sidebar shows it.
 #[derive(Clone, Debug, Serialize, Deserialize, specta::Type)]
@@ -49,6 +63,16 @@ pub struct Studio {
     project: RwLock<Option<Arc<Project>>>,
     /// Runs started from this window, by id, with what cancels them.
     runs: Mutex<HashMap<String, CancellationToken>>,
+    /// The tasks that drive those runs, so that closing can wait for them to stop.
+    tasks: TaskTracker,
+    /// Fired when the studio closes: each run's task drops its work, which kills the programs
+    /// its steps started; the run stays `running` in the store with its owner gone, which is
+    /// what makes it interrupted (and resumable) rather than cancelled.
+    closing: CancellationToken,
+    /// The pipeline file the web view holds unsaved changes of, if any.
+    unsaved: Mutex<Option<String>>,
+    /// The person chose to close despite unsaved changes.
+    close_confirmed: AtomicBool,
 }
 
 impl Studio {
@@ -58,6 +82,10 @@ impl Studio {
             global_dir,
             project: RwLock::new(None),
             runs: Mutex::new(HashMap::new()),
+            tasks: TaskTracker::new(),
+            closing: CancellationToken::new(),
+            unsaved: Mutex::new(None),
+            close_confirmed: AtomicBool::new(false),
         }
     }
 
@@ -181,6 +209,55 @@ impl Studio {
     pub fn cancel(&self, run: &str) -> bool {
         let runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
         runs.get(run).inspect(|token| token.cancel()).is_some()
+    }
+
+    /// Drives a run's work in the background until it ends or the studio closes. `done` gets the
+    /// work's outcome; when the studio closes first, the work is dropped and `done` is not called.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+        done: impl FnOnce(T) + Send + 'static,
+    ) {
+        let closing = self.closing.clone();
+        tauri::async_runtime::spawn(self.tasks.track_future(async move {
+            tokio::select! {
+                outcome = work => done(outcome),
+                () = closing.cancelled() => {}
+            }
+        }));
+    }
+
+    /// Stops the runs this window drives as the studio closes, and waits (a few seconds at most)
+    /// until their programs are killed. Their runs show as interrupted from then on.
+    pub fn shut_down(&self) {
+        self.closing.cancel();
+        self.tasks.close();
+        let tasks = self.tasks.clone();
+        tauri::async_runtime::block_on(async move {
+            // Past the grace the process ends anyway; a program still alive is orphaned.
+            let _ = tokio::time::timeout(STOP_GRACE, tasks.wait()).await;
+        });
+    }
+
+    /// Notes which pipeline file has unsaved changes in the web view (`None`: all are saved).
+    pub fn set_unsaved(&self, file: Option<String>) {
+        *self.unsaved.lock().unwrap_or_else(PoisonError::into_inner) = file;
+    }
+
+    /// Confirms that the window may close even with unsaved changes.
+    pub fn confirm_close(&self) {
+        self.close_confirmed.store(true, Ordering::SeqCst);
+    }
+
+    /// The file whose unsaved changes should be asked about before the window closes, if any.
+    pub fn ask_before_close(&self) -> Option<String> {
+        if self.close_confirmed.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.unsaved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -223,7 +223,7 @@ journey("running hello lights every node up to succeeded and shows the output", 
   await shot(browser, "qc-report");
 });
 
-journey("a run waits for approval, and approving it lets it finish", async ({ browser, examples }) => {
+journey("a run waits for approval, and approving it lets it finish", async ({ browser }) => {
   await openPipeline(browser, "sign-off");
   await startRun(browser);
   const approval = await byTest(browser, "approval");
@@ -237,7 +237,6 @@ journey("a run waits for approval, and approving it lets it finish", async ({ br
   await byTest(browser, "approve").click();
   await waitForState(browser, "publish", "succeeded");
   await browser.waitUntil(async () => (await byTest(browser, "run-status").getText()) === "succeeded", { timeout: 30000, timeoutMsg: "the approved run succeeds" });
-  assert.ok(examples.length > 0);
 });
 
 journey("a mistake typed in the YAML panel marks its node and lists the problem", async ({ browser }) => {
@@ -266,13 +265,51 @@ async function waitUntilInterrupted(studio) {
   assert.fail("the run of a studio that was closed shows as interrupted within 10 s");
 }
 
+/** How long the slow step sleeps: a number no other program on the machine is likely to use, so
+ * that the journey can tell whether the step's program outlived the studio. */
+const SLEEP = "3.217";
+
+/** Whether the slow step's program (`sleep 3.217`) is running. */
+function sleeping() {
+  return readdirSync("/proc").some((entry) => {
+    try {
+      return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/cmdline`, "utf8") === `sleep\0${SLEEP}\0`;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Whether a studio started with this home folder is still running. */
+function studioRunning(home) {
+  return readdirSync("/proc").some((entry) => {
+    try {
+      return (
+        /^\d+$/.test(entry) &&
+        readFileSync(`/proc/${entry}/comm`, "utf8").startsWith("orchestra-studi") &&
+        readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(`HOME=${home}`)
+      );
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Waits until the studio started with this home folder has ended. */
+async function waitUntilEnded(home) {
+  for (let tries = 0; studioRunning(home); tries += 1) {
+    assert.ok(tries < 100, "the studio ends within 10 s of closing its window");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 const SLOW = `orchestra: 1
 id: slow
 name: Slow
 steps:
   - id: wait
     action: shell
-    run: [sleep, "3"]
+    run: [sleep, "${SLEEP}"]
   - id: done
     action: template
     depends_on: [wait]
@@ -286,8 +323,14 @@ journey(
     await openPipeline(browser, "slow");
     await startRun(browser);
     await waitForState(browser, "wait", "running");
+    assert.ok(sleeping(), "the slow step's program runs while the step is running");
+    // Ctrl+Q closes the window as its close button does (ending the WebDriver session instead
+    // would kill the studio's process outright, which is a crash, not a close). The window may
+    // close before WebDriver answers, which ends the session under the key press.
+    await browser.keys(["Control", "q"]).catch(() => {});
+    await waitUntilEnded(studio.home);
+    assert.ok(!sleeping(), "closing the studio stopped the step's program too; it did not outlive the studio");
     await studio.quit();
-    // The studio's process takes a moment to end; the run store then sees its owner gone.
     await waitUntilInterrupted(studio);
 
     const again = await launch(studio.home);
@@ -314,6 +357,31 @@ journey(
     writeFileSync(join(home, "Orchestra", "examples", "pipelines", "slow.yaml"), SLOW);
   },
 );
+
+journey("closing with unsaved changes asks first, and Save and close saves them", async ({ browser, examples, home }) => {
+  await openPipeline(browser, "hello");
+  await byTest(browser, "tab-yaml").click();
+  const line = await browser.$("//div[contains(@class,'cm-line')][contains(., 'name: Hello, Orchestra')]");
+  await line.waitForDisplayed({ timeoutMsg: "the YAML panel shows the pipeline's text" });
+  await line.click();
+  await browser.keys(["End", "!"]);
+  await byTest(browser, "unsaved").waitForDisplayed({ timeout: 10000, timeoutMsg: "the typed change is unsaved" });
+
+  // Ctrl+Q asks the window to close, as its close button does; the backend keeps it open and asks.
+  await browser.keys(["Control", "q"]);
+  const asked = await byTest(browser, "close-asked");
+  await asked.waitForDisplayed({ timeout: 10000, timeoutMsg: "closing with unsaved changes asks first" });
+  assert.match(await asked.getText(), /pipelines\/hello\.yaml/, "the question names the file with unsaved changes");
+  await asked.$("button=Keep editing").click();
+  await asked.waitForExist({ reverse: true, timeoutMsg: "Keep editing dismisses the question" });
+  assert.ok(studioRunning(home), "keeping on editing leaves the studio open");
+
+  await browser.keys(["Control", "q"]);
+  await asked.waitForDisplayed({ timeout: 10000, timeoutMsg: "closing again asks again" });
+  await asked.$("button=Save and close").click();
+  await waitUntilEnded(home);
+  assert.match(readFileSync(join(examples, "pipelines", "hello.yaml"), "utf8"), /^name: Hello, Orchestra!$/m, "the change was saved before the studio closed");
+});
 
 journey("auto-layout arranges the steps, and a change made outside the studio is offered for reload", async ({ browser, examples }) => {
   await openPipeline(browser, "sign-off");

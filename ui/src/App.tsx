@@ -4,6 +4,7 @@
 import { Suspense, lazy, useCallback, useEffect, useState } from "react";
 
 import { type ActionInfo, type ProjectView, commands, events } from "./bindings";
+import { CloseGuard } from "./CloseGuard";
 import { Canvas, type Dragged } from "./editor/Canvas";
 import { Inspector } from "./editor/Inspector";
 import { type Drop, Palette } from "./editor/Palette";
@@ -264,6 +265,7 @@ export function App() {
           )}
         </main>
       </div>
+      <CloseGuard save={saveNow} />
       {dragged ? <div className="drag-hint">Drop on the canvas to add a step</div> : null}
       {running && editor.data ? <RunDialog data={editor.data} onStart={start} onClose={() => setRunning(false)} /> : null}
       {settings ? <div className="modal wide"><Suspense fallback={null}><SettingsView onClose={() => setSettings(false)} /></Suspense></div> : null}

@@ -90,10 +90,21 @@ export const commands = {
 	history: (file: string) => __TAURI_INVOKE<RevisionView[]>("history", { file }),
 	/**  The diff of a pipeline file between two revisions; `to` absent means the file on disk. */
 	diff: (file: string, from: string, to: string | null) => __TAURI_INVOKE<string>("diff", { file, from, to }),
+	/**
+	 *  Tells the backend which pipeline file has unsaved changes (`None` once all are saved), so that
+	 *  closing the window asks first.
+	 */
+	setUnsaved: (file: string | null) => __TAURI_INVOKE<void>("set_unsaved", { file }),
+	/**
+	 *  Closes the window as its close button would: with unsaved changes the web view is asked
+	 *  first ([`crate::studio::CloseAsked`]), unless `discard` says the person chose to drop them.
+	 */
+	closeWindow: (discard: boolean) => __TAURI_INVOKE<null>("close_window", { discard }),
 };
 
 /** Events */
 export const events = {
+	closeAsked: makeEvent<CloseAsked, CloseAsked>("close-asked"),
 	runProgress: makeEvent<RunProgress, RunProgress>("run-progress"),
 };
 
@@ -193,6 +204,15 @@ export type CheckView = {
 	passed: boolean | null,
 	/**  What it found. */
 	message: string | null,
+};
+
+/**
+ *  The window was asked to close while a pipeline has unsaved changes: the web view asks the
+ *  person whether to save them, drop them, or keep editing.
+ */
+export type CloseAsked = {
+	/**  The pipeline file with unsaved changes. */
+	file: string,
 };
 
 /**
