@@ -239,6 +239,26 @@ journey("a run waits for approval, and approving it lets it finish", async ({ br
   await browser.waitUntil(async () => (await byTest(browser, "run-status").getText()) === "succeeded", { timeout: 30000, timeoutMsg: "the approved run succeeds" });
 });
 
+journey("a pipeline opens fitted to the view, wherever the last one was panned", async ({ browser }) => {
+  await openPipeline(browser, "sign-off");
+  // Drag the pane from its right edge to its left (above the minimap, which holds the bottom
+  // right corner), which takes sign-off's first step out of view.
+  const canvas = await byTest(browser, "canvas");
+  const at = await canvas.getLocation();
+  const size = await canvas.getSize();
+  const y = Math.round(at.y + 80);
+  await browser
+    .action("pointer")
+    .move({ origin: "viewport", x: Math.round(at.x + size.width - 40), y })
+    .down()
+    .move({ origin: "viewport", x: Math.round(at.x + 20), y, duration: 300 })
+    .up()
+    .perform();
+  await byTest(browser, "node-usage").waitForExist({ reverse: true, timeoutMsg: "panning away takes the first step out of view (only nodes in view are drawn)" });
+  await openPipeline(browser, "hello");
+  await byTest(browser, "node-greeting").waitForDisplayed({ timeoutMsg: "hello's last step is in view too" });
+});
+
 journey("a mistake typed in the YAML panel marks its node and lists the problem", async ({ browser }) => {
   await openPipeline(browser, "hello");
   await byTest(browser, "tab-yaml").click();

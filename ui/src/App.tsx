@@ -228,7 +228,9 @@ export function App() {
                 <div className="editor">
                   <Palette actions={actions} onDrag={setDragged} onDrop={setDropped} onAdd={setAdding} />
                   <div className="center">
-                    <Canvas dropped={dropped} adding={adding} onDropped={() => { setDropped(null); setAdding(null); }} />
+                    {/* A canvas of its own for each file, so that a pipeline opens fitted to the
+                        view rather than where the last one was panned and zoomed. */}
+                    <Canvas key={editor.file} dropped={dropped} adding={adding} onDropped={() => { setDropped(null); setAdding(null); }} />
                     <div className="bottom">
                       <ProblemsPanel />
                       <RunPanel data={editor.data} onOpenRun={(run) => { setOpenRun(run); setTab("runs"); }} />
