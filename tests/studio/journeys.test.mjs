@@ -119,13 +119,17 @@ async function openPipeline(browser, id) {
   await byTest(browser, `node-${firstStep[id]}`).waitForDisplayed({ timeoutMsg: `the canvas draws ${id}'s first step` });
 }
 
-const firstStep = { hello: "machine", "sign-off": "usage", slow: "wait" };
+const firstStep = { hello: "machine", "sign-off": "usage", slow: "wait", greet: "say" };
 
-async function startRun(browser) {
+/** Clicks Run, fills the inputs form with `inputs` (by input name), and starts the run. */
+async function startRun(browser, inputs = {}) {
   const run = await byTest(browser, "run");
   await run.waitForEnabled({ timeoutMsg: "a saved, valid pipeline can be run" });
   await run.click();
   await byTest(browser, "run-dialog").waitForDisplayed({ timeoutMsg: "Run opens the inputs form" });
+  for (const [name, value] of Object.entries(inputs)) {
+    await browser.$(`[data-testid="run-dialog"] [aria-label="${name}"]`).setValue(value);
+  }
   await byTest(browser, "run-start").click();
 }
 
@@ -402,6 +406,60 @@ journey("closing with unsaved changes asks first, and Save and close saves them"
   await waitUntilEnded(home);
   assert.match(readFileSync(join(examples, "pipelines", "hello.yaml"), "utf8"), /^name: Hello, Orchestra!$/m, "the change was saved before the studio closed");
 });
+
+/** A pipeline with two committed revisions, in a git repository made of the examples folder
+ * before the first launch. */
+function greetRevisions(home) {
+  const examples = join(home, "Orchestra", "examples");
+  mkdirSync(join(examples, "pipelines"), { recursive: true });
+  const file = join(examples, "pipelines", "greet.yaml");
+  const revision = (name) =>
+    `orchestra: 1\nid: greet\nname: ${name}\ninputs:\n  who: { type: string }\nsteps:\n  - id: say\n    action: template\n    template: "Good day, {{ inputs.who }}."\n`;
+  const git = (...args) => {
+    const done = spawnSync("git", ["-c", "user.name=Ada", "-c", "user.email=ada@example.org", ...args], { cwd: examples, encoding: "utf8" });
+    assert.equal(done.status, 0, `git ${args.join(" ")}: ${done.stderr}`);
+  };
+  git("init", "--quiet");
+  writeFileSync(file, revision("Greet someone"));
+  git("add", "pipelines/greet.yaml");
+  git("commit", "--quiet", "-m", "A greeting");
+  writeFileSync(file, revision("Greet someone politely"));
+  git("commit", "--quiet", "-am", "A politer greeting");
+}
+
+journey(
+  "a pipeline's git history shows the diff between two revisions, and two runs compare side by side",
+  async ({ browser }) => {
+    await openPipeline(browser, "greet");
+    await byTest(browser, "tab-history").click();
+    const older = await browser.$('[data-testid="history"] tbody tr:nth-child(3) input[aria-label^="From "]');
+    await older.waitForDisplayed({ timeout: 10000, timeoutMsg: "the history lists both revisions of the file" });
+    await older.click();
+    const diff = await byTest(browser, "diff");
+    await browser.waitUntil(async () => /-name: Greet someone\n\+name: Greet someone politely/.test(await diff.getText()), {
+      timeout: 10000,
+      timeoutMsg: "the diff from the first revision to the working copy shows the renamed pipeline",
+    });
+
+    await byTest(browser, "tab-editor").click();
+    for (const who of ["Ada", "Grace"]) {
+      await startRun(browser, { who });
+      await browser.waitUntil(async () => (await byTest(browser, "run-status").getText()) === "succeeded", { timeout: 30000, timeoutMsg: `the run for ${who} succeeds` });
+    }
+    await byTest(browser, "tab-runs").click();
+    const picks = () => browser.$$('[data-testid="runs"] input[aria-label^="Pick run"]');
+    await browser.waitUntil(async () => (await picks()).length === 2, { timeout: 10000, timeoutMsg: "the run history lists both runs" });
+    for (const pick of await picks()) await pick.click();
+    await browser.$("button=Compare (2/2)").click();
+    const row = await byTest(browser, "compare-step-say");
+    await row.waitForDisplayed({ timeout: 10000, timeoutMsg: "the comparison lists the step" });
+    const text = await row.getText();
+    assert.match(text, /differs/, "the step's outputs differ between the runs");
+    assert.match(text, /Good day, Ada\./, "the comparison shows the first run's output");
+    assert.match(text, /Good day, Grace\./, "and the second run's");
+  },
+  greetRevisions,
+);
 
 journey("auto-layout arranges the steps, and a change made outside the studio is offered for reload", async ({ browser, examples }) => {
   await openPipeline(browser, "sign-off");

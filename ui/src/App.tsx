@@ -201,9 +201,9 @@ export function App() {
             <>
               <div className="tabs">
                 <span className="file" data-testid="open-file">{editor.file}{dirty ? <span className="unsaved" data-testid="unsaved" title="Unsaved changes"> ●</span> : null}</span>
-                <button type="button" className={tab === "editor" ? "current" : ""} onClick={() => setTab("editor")}>Editor</button>
+                <button type="button" className={tab === "editor" ? "current" : ""} onClick={() => setTab("editor")} data-testid="tab-editor">Editor</button>
                 <button type="button" className={tab === "runs" ? "current" : ""} onClick={() => setTab("runs")} data-testid="tab-runs">Runs</button>
-                {project?.git ? <button type="button" className={tab === "history" ? "current" : ""} onClick={() => setTab("history")}>History</button> : null}
+                {project?.git ? <button type="button" className={tab === "history" ? "current" : ""} onClick={() => setTab("history")} data-testid="tab-history">History</button> : null}
                 <span className="spacer" />
                 <button type="button" onClick={() => void saveNow().then(refresh)} disabled={!dirty} data-testid="save">Save</button>
                 <button
