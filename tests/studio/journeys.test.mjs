@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -18,6 +18,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? "", ".cache/orchestra/target");
 const STUDIO = process.env.ORCHESTRA_STUDIO ?? join(target, "debug/orchestra-studio");
 const CLI = process.env.ORCHESTRA_CLI ?? join(target, "debug/orchestra");
+// The protocol server that speaks OpenAI's wire format on this machine (tests/llm-server).
+const LLM_SERVER = process.env.ORCHESTRA_LLM_SERVER ?? join(target, "debug/llm-server");
 const DRIVER = process.env.TAURI_DRIVER ?? "tauri-driver";
 const SHOTS = join(here, "screenshots");
 mkdirSync(SHOTS, { recursive: true });
@@ -35,14 +37,15 @@ function listening(at) {
 }
 
 /** Starts the studio with a home folder (a fresh one unless given) and opens a WebDriver
- * session on its window. */
-async function launch(given) {
+ * session on its window; `extra` adds to its environment. */
+async function launch(given, extra = {}) {
   const home = given ?? mkdtempSync(join(tmpdir(), "orchestra-studio-"));
   port += 2;
   const env = { ...process.env, HOME: home, ORCHESTRA_HOME: join(home, ".config/orchestra"), NO_AT_BRIDGE: "1", WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
   delete env.XDG_CONFIG_HOME;
   // No key reaches a journey from the machine running it.
   for (const name of ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DBUS_SESSION_BUS_ADDRESS"]) delete env[name];
+  Object.assign(env, extra);
   // tauri-driver starts WebKitWebDriver, which starts the studio: a process group of their own
   // lets a journey end all three, as a person closing the studio would end it.
   const driver = spawn(DRIVER, ["--port", String(port), "--native-port", String(port + 1)], { env, stdio: ["ignore", "ignore", "inherit"], detached: true });
@@ -89,22 +92,29 @@ async function shot(browser, name) {
   assert.equal(taken.status, 0, `the screenshot ${name} is taken: ${taken.stderr}`);
 }
 
-/** Runs a journey in its own studio, closing it however the journey ends. */
+/** Runs a journey in its own studio, closing it however the journey ends. `prepare` may put files
+ * in the home folder before the first launch, and may return `{ env, stop }`: more environment
+ * for the studio, and what to stop once the journey ends. */
 function journey(name, body, prepare) {
   test(name, async () => {
     let home;
+    let prepared = {};
     if (prepare) {
       home = mkdtempSync(join(tmpdir(), "orchestra-studio-"));
-      prepare(home);
+      prepared = (await prepare(home)) ?? {};
     }
-    const studio = await launch(home);
     try {
-      await body(studio);
-    } catch (error) {
-      await shot(studio.browser, `failed-${name.replace(/\W+/g, "-")}`).catch(() => {});
-      throw error;
+      const studio = await launch(home, prepared.env);
+      try {
+        await body(studio);
+      } catch (error) {
+        await shot(studio.browser, `failed-${name.replace(/\W+/g, "-")}`).catch(() => {});
+        throw error;
+      } finally {
+        await studio.close();
+      }
     } finally {
-      await studio.close();
+      prepared.stop?.();
     }
   });
 }
@@ -119,7 +129,7 @@ async function openPipeline(browser, id) {
   await byTest(browser, `node-${firstStep[id]}`).waitForDisplayed({ timeoutMsg: `the canvas draws ${id}'s first step` });
 }
 
-const firstStep = { hello: "machine", "sign-off": "usage", slow: "wait", greet: "say" };
+const firstStep = { hello: "machine", "sign-off": "usage", slow: "wait", greet: "say", chat: "namer" };
 
 /** Clicks Run, fills the inputs form with `inputs` (by input name), and starts the run. */
 async function startRun(browser, inputs = {}) {
@@ -459,6 +469,88 @@ journey(
     assert.match(text, /Good day, Grace\./, "and the second run's");
   },
   greetRevisions,
+);
+
+/** The pipeline the protocol server's model drafts. */
+const DRAFTED = "orchestra: 1\nid: today\nname: Today's date\nsteps:\n  - id: date\n    action: shell\n    run: [date]\n";
+
+/** Starts the protocol server, which answers every request with `reply`, and points the studio's
+ * OpenAI provider at it (with a key that exists only for this journey). */
+async function modelServer(reply) {
+  const server = spawn(LLM_SERVER, ["0", reply], { stdio: ["pipe", "pipe", "inherit"] });
+  const url = await new Promise((resolve, reject) => {
+    server.stdout.once("data", (line) => resolve(String(line).trim()));
+    server.once("error", reject);
+  });
+  return { env: { OPENAI_API_KEY: "sk-journey-only", OPENAI_BASE_URL: url }, stop: () => server.stdin.end() };
+}
+
+journey(
+  "a pipeline drafted from a description opens unsaved, and nothing runs until it is saved",
+  async ({ browser, examples, home }) => {
+    await byTest(browser, "project-name").waitForDisplayed({ timeout: 20000, timeoutMsg: "the studio opens the examples" });
+    await browser.$("button=Describe, then draft…").click();
+    const dialog = await byTest(browser, "draft-dialog");
+    await dialog.waitForDisplayed({ timeoutMsg: "the draft dialog opens" });
+    await dialog.$("textarea").setValue("Print today's date");
+    await dialog.$("button=Draft").click();
+    await byTest(browser, "node-date").waitForDisplayed({ timeout: 20000, timeoutMsg: "the drafted pipeline's step is on the canvas" });
+    assert.match(await byTest(browser, "open-file").getText(), /pipelines\/draft\.yaml/, "the draft opens as the file named in the dialog");
+    await byTest(browser, "unsaved").waitForDisplayed({ timeoutMsg: "the draft is unsaved" });
+    assert.equal(await byTest(browser, "run").isEnabled(), false, "an unsaved draft cannot be run");
+    const file = join(examples, "pipelines", "draft.yaml");
+    assert.ok(!existsSync(file), "nothing is written before the person saves");
+
+    await byTest(browser, "save").click();
+    await byTest(browser, "unsaved").waitForExist({ reverse: true, timeoutMsg: "saving clears the unsaved mark" });
+    assert.match(readFileSync(file, "utf8"), /run: \[date\]/, "the saved file holds the drafted step");
+    await byTest(browser, "run").waitForEnabled({ timeoutMsg: "a saved draft can be run" });
+    const runs = spawnSync(CLI, ["runs", "--json"], { cwd: examples, encoding: "utf8", env: { ...process.env, HOME: home } });
+    assert.equal(runs.stdout.trim(), "[]", `nothing ran: ${runs.stdout}${runs.stderr}`);
+  },
+  () => modelServer(JSON.stringify({ yaml: DRAFTED })),
+);
+
+const CHAT = `orchestra: 1
+id: chat
+name: Name a project
+steps:
+  - id: namer
+    action: agent
+    mode: interactive
+    prompt: Help me name a project about watching pipelines.
+`;
+
+journey(
+  "an interactive agent step opens a chat, and finishing it ends the step with the last reply",
+  async ({ browser }) => {
+    await openPipeline(browser, "chat");
+    await startRun(browser);
+    const chat = await byTest(browser, "chat");
+    await chat.waitForDisplayed({ timeout: 30000, timeoutMsg: "the interactive step opens a chat panel" });
+    await waitForState(browser, "namer", "waiting");
+    await browser.waitUntil(async () => /assistant How about Lumen\?/.test(await chat.getText()), { timeout: 10000, timeoutMsg: "the chat shows the model's first reply" });
+    await chat.$('input[aria-label="Reply"]').setValue("Something shorter, please.");
+    await chat.$("button=Send").click();
+    await browser.waitUntil(
+      async () => {
+        const text = await chat.getText();
+        return /user Something shorter, please\./.test(text) && (text.match(/assistant How about Lumen\?/g) ?? []).length === 2;
+      },
+      { timeout: 20000, timeoutMsg: "the chat shows the person's message and the model's answer to it" },
+    );
+    await chat.$("button=Finish").click();
+    await waitForState(browser, "namer", "succeeded");
+    await browser.waitUntil(async () => (await byTest(browser, "run-status").getText()) === "succeeded", { timeout: 30000, timeoutMsg: "finishing the conversation lets the run succeed" });
+    // The one node fills the canvas, partly under the minimap: a person clicks its title.
+    await browser.$('[data-testid="node-namer"] .node-title').click();
+    await browser.waitUntil(async () => (await byTest(browser, "step-output").getText()).includes("How about Lumen?"), { timeoutMsg: "the last reply is the step's output" });
+  },
+  async (home) => {
+    mkdirSync(join(home, "Orchestra", "examples", "pipelines"), { recursive: true });
+    writeFileSync(join(home, "Orchestra", "examples", "pipelines", "chat.yaml"), CHAT);
+    return modelServer("How about Lumen?");
+  },
 );
 
 journey("auto-layout arranges the steps, and a change made outside the studio is offered for reload", async ({ browser, examples }) => {

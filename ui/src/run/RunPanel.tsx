@@ -64,6 +64,11 @@ export function RunPanel({ data, onOpenRun }: { data: PipelineData | null; onOpe
             <form onSubmit={(event) => { event.preventDefault(); if (reply.trim()) void act(commands.sendReply(run.id, waiting.step, reply)).then(() => setReply("")); }}>
               <input aria-label="Reply" value={reply} onChange={(event) => setReply(event.target.value)} />
               <button type="submit">Send</button>
+              {/* Ending the conversation answers the step's wait as an approval does: finishing
+                  accepts the last reply as the step's output; rejecting fails the step, with
+                  what is typed as the reason. */}
+              <button type="button" title="End the conversation; the last reply becomes the step's output" onClick={() => void act(commands.answerApproval(run.id, waiting.step, true, null))}>Finish</button>
+              <button type="button" title="Reject the step; what you typed is the reason" onClick={() => void act(commands.answerApproval(run.id, waiting.step, false, reply || null)).then(() => setReply(""))}>Reject</button>
             </form>
           </div>
         ),
