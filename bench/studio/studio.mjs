@@ -7,7 +7,7 @@
 // (it needs the debug or release build and Xvfb).
 
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
@@ -86,12 +86,18 @@ function residentTree(root) {
   return parts;
 }
 
-/** The resident memory (MB) of a window's own process (the studio's, or the MiniBrowser's) and
- * of WebKit's processes under it. */
-function memory(pid) {
+/** A window's processes under `pid`: its own (the studio's, or the MiniBrowser's) and WebKit's,
+ * leaving out the WebDriver that started it. */
+function windowParts(pid) {
   const tree = residentTree(pid);
   const studio = tree.find((part) => part.name.startsWith("orchestra") || part.name === "MiniBrowser");
   const webkit = tree.filter((part) => part.name.startsWith("WebKit") && part.name !== "WebKitWebDriver");
+  return { studio, webkit };
+}
+
+/** The resident memory (MB) of a window's own process and of WebKit's processes under it. */
+function memory(pid) {
+  const { studio, webkit } = windowParts(pid);
   const sum = (parts, key) => parts.reduce((total, part) => total + part[key], 0) / 1024;
   return {
     studio: (studio?.kib ?? 0) / 1024,
@@ -101,14 +107,27 @@ function memory(pid) {
   };
 }
 
+/** Whether a studio process is still running. */
+function studioRunning() {
+  return readdirSync("/proc").some((entry) => {
+    try {
+      return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/comm`, "utf8").startsWith("orchestra-studi");
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** The environment of every window this benchmark starts: a home of its own, no accessibility
  * bus, and WebKit's software path (there is no GPU in Xvfb). */
 function environment(home) {
   return { ...process.env, HOME: home, ORCHESTRA_HOME: join(home, ".config/orchestra"), NO_AT_BRIDGE: "1", WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
 }
 
-/** The memory of an empty WebKitGTK window, measured as the studio's is: 5 s after it shows. */
+/** The memory of an empty WebKitGTK window, 6 s after it is started (the studio's is measured 5 s
+ * after it is interactive, which takes it about a second); `null` when there is no MiniBrowser. */
 async function floor() {
+  if (!existsSync(MINIBROWSER)) return null;
   const home = mkdtempSync(join(tmpdir(), "orchestra-bench-"));
   const browser = spawn(MINIBROWSER, ["about:blank"], { env: environment(home), stdio: "ignore" });
   await new Promise((resolve) => setTimeout(resolve, 6000));
@@ -122,8 +141,9 @@ async function floor() {
 /** The share of one core (%) the window's processes use over `seconds`, from /proc's clock ticks
  * (100 a second). */
 async function cpu(pid, seconds) {
-  const ticks = () =>
-    residentTree(pid).reduce((total, part) => {
+  const ticks = () => {
+    const { studio, webkit } = windowParts(pid);
+    return [...(studio ? [studio] : []), ...webkit].reduce((total, part) => {
       try {
         const fields = readFileSync(`/proc/${part.pid}/stat`, "utf8").split(") ")[1].split(" ");
         return total + Number(fields[11]) + Number(fields[12]);
@@ -131,6 +151,7 @@ async function cpu(pid, seconds) {
         return total;
       }
     }, 0);
+  };
   const before = ticks();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   return (ticks() - before) / seconds;
@@ -166,7 +187,7 @@ async function round(index) {
     rmSync(home, { recursive: true, force: true });
   }
   // The floor is measured once the studio has gone, so that no page is shared with it.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  for (let tries = 0; studioRunning() && tries < 100; tries += 1) await new Promise((resolve) => setTimeout(resolve, 100));
   return { ...measured, floor: await floor() };
 }
 
@@ -255,15 +276,21 @@ async function measure(browser, driver, launched) {
   return { start, open, drawn, pan, drag, idle, big, busy };
 }
 
+/** The floor as a sentence. */
+function floorText(floor) {
+  if (!floor) return `no empty-window floor (no MiniBrowser at ${MINIBROWSER}; set WEBKIT_MINIBROWSER)`;
+  return `an empty MiniBrowser ${floor.studio.toFixed(0)} + ${floor.webkit.toFixed(0)} MB resident (${floor.pss.toFixed(0)} MB proportional)`;
+}
+
 const results = [];
 for (let i = 0; i < ROUNDS; i += 1) {
   const result = await round(i);
   results.push(result);
   console.log(
-    `round ${i + 1}: start ${result.start.toFixed(0)} ms, open ${STEPS} steps ${result.open.toFixed(0)} ms (${result.drawn} nodes in the page), pan ${result.pan.toFixed(1)} fps, drag ${result.drag.toFixed(1)} fps, idle processor ${result.busy.toFixed(1)}% of a core, idle ${result.idle.studio.toFixed(0)} MB studio + ${result.idle.webkit.toFixed(0)} MB WebKit resident (${result.idle.pss.toFixed(0)} MB proportional), with the 1,000 steps open ${result.big.studio.toFixed(0)} + ${result.big.webkit.toFixed(0)} MB; an empty MiniBrowser ${result.floor.studio.toFixed(0)} + ${result.floor.webkit.toFixed(0)} MB resident (${result.floor.pss.toFixed(0)} MB proportional)`,
+    `round ${i + 1}: start ${result.start.toFixed(0)} ms, open ${STEPS} steps ${result.open.toFixed(0)} ms (${result.drawn} nodes in the page), pan ${result.pan.toFixed(1)} fps, drag ${result.drag.toFixed(1)} fps, idle processor ${result.busy.toFixed(1)}% of a core, idle ${result.idle.studio.toFixed(0)} MB studio + ${result.idle.webkit.toFixed(0)} MB WebKit resident (${result.idle.pss.toFixed(0)} MB proportional), with the 1,000 steps open ${result.big.studio.toFixed(0)} + ${result.big.webkit.toFixed(0)} MB; ${floorText(result.floor)}`,
   );
 }
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 console.log(
-  `median of ${ROUNDS}: start ${median(results.map((r) => r.start)).toFixed(0)} ms, open ${median(results.map((r) => r.open)).toFixed(0)} ms, pan ${median(results.map((r) => r.pan)).toFixed(1)} fps, drag ${median(results.map((r) => r.drag)).toFixed(1)} fps, idle processor ${median(results.map((r) => r.busy)).toFixed(1)}% of a core, idle ${median(results.map((r) => r.idle.studio + r.idle.webkit)).toFixed(0)} MB resident (${median(results.map((r) => r.idle.pss)).toFixed(0)} MB proportional), with the 1,000 steps open ${median(results.map((r) => r.big.studio + r.big.webkit)).toFixed(0)} MB; an empty MiniBrowser ${median(results.map((r) => r.floor.studio + r.floor.webkit)).toFixed(0)} MB resident (${median(results.map((r) => r.floor.pss)).toFixed(0)} MB proportional)`,
+  `median of ${ROUNDS}: start ${median(results.map((r) => r.start)).toFixed(0)} ms, open ${median(results.map((r) => r.open)).toFixed(0)} ms, pan ${median(results.map((r) => r.pan)).toFixed(1)} fps, drag ${median(results.map((r) => r.drag)).toFixed(1)} fps, idle processor ${median(results.map((r) => r.busy)).toFixed(1)}% of a core, idle ${median(results.map((r) => r.idle.studio + r.idle.webkit)).toFixed(0)} MB resident (${median(results.map((r) => r.idle.pss)).toFixed(0)} MB proportional), with the 1,000 steps open ${median(results.map((r) => r.big.studio + r.big.webkit)).toFixed(0)} MB; ${floorText(results[0].floor && { studio: median(results.map((r) => r.floor.studio)), webkit: median(results.map((r) => r.floor.webkit)), pss: median(results.map((r) => r.floor.pss)) })}`,
 );

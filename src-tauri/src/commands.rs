@@ -65,6 +65,14 @@ pub fn set_unsaved(studio: State<'_, Studio>, file: Option<String>) {
     studio.set_unsaved(file);
 }
 
+/// Says the question about unsaved changes is on screen ([`crate::studio::CloseAsked`]); until
+/// it is, a second try to close the window is not held up by it.
+#[tauri::command]
+#[specta::specta]
+pub fn close_question_shown(studio: State<'_, Studio>) {
+    studio.close_question_shown();
+}
+
 /// Closes the window as its close button would: with unsaved changes the web view is asked
 /// first ([`crate::studio::CloseAsked`]), unless `discard` says the person chose to drop them.
 #[tauri::command]

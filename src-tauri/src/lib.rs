@@ -1,7 +1,8 @@
 //! The Orchestra studio: a Tauri window over `orchestra-api`. Its commands ([`commands`]) are a
-//! few lines each; its one event ([`studio::RunProgress`]) carries run progress committed to the
-//! store. Their TypeScript bindings are generated from these types ([`builder`]) into
-//! `ui/src/bindings/`, and a test fails when the committed file is stale.
+//! few lines each; its events are [`studio::RunProgress`], run progress committed to the store,
+//! and [`studio::CloseAsked`], the question before closing with unsaved changes. Their
+//! TypeScript bindings are generated from these types ([`builder`]) into `ui/src/bindings/`, and
+//! a test fails when the committed file is stale.
 
 pub mod commands;
 pub mod studio;
@@ -51,6 +52,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::diff,
             commands::set_unsaved,
             commands::close_window,
+            commands::close_question_shown,
         ])
         .events(collect_events![studio::RunProgress, studio::CloseAsked])
 }
@@ -108,26 +110,46 @@ pub fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// Ends the studio the orderly way (as closing its window does) when the system asks the process
-/// to end: on logout (`SIGHUP`), `kill` (`SIGTERM`) or Ctrl-C in the terminal that started it.
+/// Ends the studio the orderly way (as closing its window does, but without the question about
+/// unsaved changes, which a signal cannot wait for) when the system asks the process to end: on
+/// logout (`SIGHUP`), `kill` (`SIGTERM`) or Ctrl-C in the terminal that started it. The exit
+/// status is the signal's (128 + its number); a second signal ends the process at once.
 fn end_on_signals(app: tauri::AppHandle) {
     #[cfg(unix)]
     tauri::async_runtime::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut hangup), Ok(mut terminate), Ok(mut interrupt)) = (
-            signal(SignalKind::hangup()),
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            // Without the handlers the signals keep their default: the process ends at once.
-            return;
-        };
-        tokio::select! {
-            _ = hangup.recv() => {}
-            _ = terminate.recv() => {}
-            _ = interrupt.recv() => {}
+        let kinds = [
+            (SignalKind::hangup(), 1),
+            (SignalKind::interrupt(), 2),
+            (SignalKind::terminate(), 15),
+        ];
+        let mut streams = Vec::new();
+        for (kind, number) in kinds {
+            // A signal whose handler cannot be installed keeps its default: it ends the process.
+            if let Ok(stream) = signal(kind) {
+                streams.push((stream, number));
+            }
         }
-        app.exit(0);
+        if streams.is_empty() {
+            return;
+        }
+        let mut first = true;
+        loop {
+            let received =
+                futures::future::select_all(streams.iter_mut().map(|(stream, number)| {
+                    Box::pin(async move { stream.recv().await.map(|()| *number) })
+                }));
+            let (Some(number), _, _) = received.await else {
+                return;
+            };
+            let status = 128 + number;
+            if first {
+                first = false;
+                app.exit(status);
+            } else {
+                std::process::exit(status);
+            }
+        }
     });
     #[cfg(not(unix))]
     drop(app);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use orchestra_api::Project;
 use orchestra_api::json::{PipelineEntry, Progress, RunSummary};
@@ -31,6 +31,9 @@ pub struct CloseAsked {
 
 /// How long closing waits for the runs this window drives to stop their programs.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long the web view has to show the question about unsaved changes; a page that has not
+/// said it showed it by then (crashed, or hung) does not keep the window from closing next time.
+const QUESTION_GRACE: Duration = Duration::from_secs(2);
 
 /// The open project, as the sidebar shows it.
 #[derive(Clone, Debug, Serialize, Deserialize, specta::Type)]
@@ -73,6 +76,8 @@ pub struct Studio {
     unsaved: Mutex<Option<String>>,
     /// The person chose to close despite unsaved changes.
     close_confirmed: AtomicBool,
+    /// When the web view was last asked about closing, and whether it said it showed the question.
+    close_asked: Mutex<Option<(Instant, bool)>>,
 }
 
 impl Studio {
@@ -86,6 +91,7 @@ impl Studio {
             closing: CancellationToken::new(),
             unsaved: Mutex::new(None),
             close_confirmed: AtomicBool::new(false),
+            close_asked: Mutex::new(None),
         }
     }
 
@@ -234,8 +240,13 @@ impl Studio {
         self.tasks.close();
         let tasks = self.tasks.clone();
         tauri::async_runtime::block_on(async move {
-            // Past the grace the process ends anyway; a program still alive is orphaned.
-            let _ = tokio::time::timeout(STOP_GRACE, tasks.wait()).await;
+            // Past the grace the process ends anyway; a program still alive is orphaned. A git
+            // commit or merge under way is waited for, so that it leaves no lock behind.
+            let _ = tokio::time::timeout(STOP_GRACE, async {
+                tasks.wait().await;
+                orchestra_api::git_work_done().await;
+            })
+            .await;
         });
     }
 
@@ -250,14 +261,40 @@ impl Studio {
     }
 
     /// The file whose unsaved changes should be asked about before the window closes, if any.
+    /// `None` too when the web view was asked before and never said it showed the question: a
+    /// page that cannot answer must not keep the window open.
     pub fn ask_before_close(&self) -> Option<String> {
         if self.close_confirmed.load(Ordering::SeqCst) {
             return None;
         }
-        self.unsaved
+        let file = self
+            .unsaved
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .clone()?;
+        let mut asked = self
+            .close_asked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((at, false)) = *asked
+            && at.elapsed() > QUESTION_GRACE
+        {
+            return None;
+        }
+        *asked = Some((Instant::now(), false));
+        Some(file)
+    }
+
+    /// The web view showed the question about unsaved changes.
+    pub fn close_question_shown(&self) {
+        if let Some((_, shown)) = self
+            .close_asked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            *shown = true;
+        }
     }
 }
 
@@ -278,4 +315,56 @@ pub fn install_examples(folder: &Path) -> Result<(), String> {
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closing_asks_only_with_unsaved_changes_and_until_the_person_confirms() {
+        let studio = Studio::new(None);
+        assert_eq!(
+            studio.ask_before_close(),
+            None,
+            "nothing unsaved: the window closes"
+        );
+        studio.set_unsaved(Some("pipelines/hello.yaml".to_owned()));
+        assert_eq!(
+            studio.ask_before_close().as_deref(),
+            Some("pipelines/hello.yaml"),
+            "unsaved changes: the web view is asked, naming the file"
+        );
+        studio.close_question_shown();
+        assert!(
+            studio.ask_before_close().is_some(),
+            "the person kept editing: the next close asks again"
+        );
+        studio.set_unsaved(None);
+        assert_eq!(studio.ask_before_close(), None, "saved since: no question");
+        studio.set_unsaved(Some("pipelines/hello.yaml".to_owned()));
+        studio.confirm_close();
+        assert_eq!(
+            studio.ask_before_close(),
+            None,
+            "the person chose to close without saving"
+        );
+    }
+
+    #[test]
+    fn a_page_that_never_shows_the_question_does_not_keep_the_window_open() {
+        let studio = Studio::new(None);
+        studio.set_unsaved(Some("pipelines/hello.yaml".to_owned()));
+        assert!(studio.ask_before_close().is_some(), "the first close asks");
+        assert!(
+            studio.ask_before_close().is_some(),
+            "a second close at once still waits for the page"
+        );
+        std::thread::sleep(QUESTION_GRACE + Duration::from_millis(100));
+        assert_eq!(
+            studio.ask_before_close(),
+            None,
+            "the page never said it showed the question: the next close goes through"
+        );
+    }
 }

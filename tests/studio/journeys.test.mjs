@@ -301,7 +301,7 @@ async function waitUntilInterrupted(studio) {
 
 /** How long the slow step sleeps: a number no other program on the machine is likely to use, so
  * that the journey can tell whether the step's program outlived the studio. */
-const SLEEP = "3.217";
+const SLEEP = "6.217";
 
 /** Whether the slow step's program (`sleep 3.217`) is running. */
 function sleeping() {
@@ -358,12 +358,14 @@ journey(
     await startRun(browser);
     await waitForState(browser, "wait", "running");
     assert.ok(sleeping(), "the slow step's program runs while the step is running");
+    const began = Date.now();
     // Ctrl+Q closes the window as its close button does (ending the WebDriver session instead
     // would kill the studio's process outright, which is a crash, not a close). The window may
     // close before WebDriver answers, which ends the session under the key press.
     await browser.keys(["Control", "q"]).catch(() => {});
     await waitUntilEnded(studio.home);
     assert.ok(!sleeping(), "closing the studio stopped the step's program too; it did not outlive the studio");
+    assert.ok(Date.now() - began < Number(SLEEP) * 1000, "the program was stopped, not left to end by itself");
     await studio.quit();
     await waitUntilInterrupted(studio);
 
@@ -398,10 +400,9 @@ journey("closing with unsaved changes asks first, and Save and close saves them"
   const line = await browser.$("//div[contains(@class,'cm-line')][contains(., 'name: Hello, Orchestra')]");
   await line.waitForDisplayed({ timeoutMsg: "the YAML panel shows the pipeline's text" });
   await line.click();
-  await browser.keys(["End", "!"]);
-  await byTest(browser, "unsaved").waitForDisplayed({ timeout: 10000, timeoutMsg: "the typed change is unsaved" });
-
+  // Ctrl+Q at once, while the YAML panel still holds the typed text back: it counts as unsaved.
   // Ctrl+Q asks the window to close, as its close button does; the backend keeps it open and asks.
+  await browser.keys(["End", "!"]);
   await browser.keys(["Control", "q"]);
   const asked = await byTest(browser, "close-asked");
   await asked.waitForDisplayed({ timeout: 10000, timeoutMsg: "closing with unsaved changes asks first" });
@@ -439,7 +440,7 @@ function greetRevisions(home) {
 
 journey(
   "a pipeline's git history shows the diff between two revisions, and two runs compare side by side",
-  async ({ browser }) => {
+  async ({ browser, examples, home }) => {
     await openPipeline(browser, "greet");
     await byTest(browser, "tab-history").click();
     const older = await browser.$('[data-testid="history"] tbody tr:nth-child(3) input[aria-label^="From "]');
@@ -452,9 +453,16 @@ journey(
     });
 
     await byTest(browser, "tab-editor").click();
-    for (const who of ["Ada", "Grace"]) {
+    for (const [index, who] of ["Ada", "Grace"].entries()) {
       await startRun(browser, { who });
-      await browser.waitUntil(async () => (await byTest(browser, "run-status").getText()) === "succeeded", { timeout: 30000, timeoutMsg: `the run for ${who} succeeds` });
+      // The run panel may still show the last run; the store says when this one has succeeded.
+      await browser.waitUntil(
+        async () => {
+          const runs = spawnSync(CLI, ["runs", "--json"], { cwd: examples, encoding: "utf8", env: { ...process.env, HOME: home } });
+          return (runs.stdout.match(/"succeeded"/g) ?? []).length === index + 1;
+        },
+        { timeout: 30000, interval: 500, timeoutMsg: `the run for ${who} succeeds` },
+      );
     }
     await byTest(browser, "tab-runs").click();
     const picks = () => browser.$$('[data-testid="runs"] input[aria-label^="Pick run"]');

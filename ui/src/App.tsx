@@ -9,7 +9,8 @@ import { Canvas, type Dragged } from "./editor/Canvas";
 import { Inspector } from "./editor/Inspector";
 import { type Drop, Palette } from "./editor/Palette";
 import { ProblemsPanel } from "./editor/ProblemsPanel";
-import { flushYaml, useYamlFocus } from "./editor/yamlBridge";
+import { commitEdits } from "./editor/held";
+import { useYamlFocus } from "./editor/yamlBridge";
 import { RunDialog } from "./run/RunDialog";
 import { RunPanel } from "./run/RunPanel";
 import { isDirty, useEditor } from "./stores/editor";
@@ -26,15 +27,10 @@ const DraftDialog = lazy(() => import("./draft/DraftDialog").then((module) => ({
 
 type Tab = "editor" | "runs" | "history";
 
-/** Saves everything typed so far: a field being edited is committed (fields commit when they lose
- * focus), text the YAML panel holds back is sent, and edits on their way are waited for. */
+/** Saves everything typed so far: a field being edited is committed, text the YAML panel holds
+ * back is sent, and edits on their way are waited for. */
 async function saveNow(): Promise<void> {
-  const active = document.activeElement;
-  if (active instanceof HTMLElement && active.closest(".inspector")) {
-    active.blur();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  await flushYaml();
+  await commitEdits();
   if (isDirty(useEditor.getState())) await useEditor.getState().save();
 }
 

@@ -1,35 +1,52 @@
 // Closing the studio with unsaved changes asks first. The backend knows which file has unsaved
-// changes (this component tells it), and when the window is asked to close (its close button,
-// Ctrl+Q) it keeps the window open and sends `closeAsked`; this dialog then offers to save and
-// close, close without saving, or keep editing.
+// changes (this component tells it; text typed and not yet taken counts), and when the window is
+// asked to close (its close button, Ctrl+Q) it keeps the window open and sends `closeAsked`; this
+// dialog says it is shown (a window whose page cannot answer closes at the next try) and offers
+// to save and close, close without saving, or keep editing.
 
 import { useEffect, useState } from "react";
 
 import { commands, events } from "./bindings";
 import { errorText } from "./format";
+import { commitEdits, useHeld } from "./editor/held";
 import { isDirty, useEditor } from "./stores/editor";
+
+/** The file with unsaved changes, if any, as the editor and the held edits say now. */
+function unsavedFile(): string | null {
+  const editor = useEditor.getState();
+  const held = useHeld.getState().holders.size > 0;
+  return editor.file && (isDirty(editor) || held) ? editor.file : null;
+}
 
 export function CloseGuard({ save }: { save: () => Promise<void> }) {
   const file = useEditor((state) => state.file);
   const dirty = useEditor(isDirty);
+  const held = useHeld((state) => state.holders.size > 0);
   const [asked, setAsked] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    void commands.setUnsaved(dirty && file ? file : null);
-  }, [dirty, file]);
+    void commands.setUnsaved((dirty || held) && file ? file : null);
+  }, [dirty, held, file]);
 
   useEffect(() => {
     const listening = events.closeAsked.listen((event) => {
       setError(null);
       setAsked(event.payload.file);
+      void commands.closeQuestionShown();
     });
-    // Ctrl+Q closes the window the way its close button does, through the same question.
+    // Ctrl+Q closes the window the way its close button does, through the same question, once
+    // what was just typed is taken.
     const onKey = (event: KeyboardEvent) => {
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "q") {
         event.preventDefault();
-        void commands.closeWindow(false);
+        void (async () => {
+          // Should taking them fail, the backend still knows of the unsaved changes and asks.
+          await commitEdits().catch(() => {});
+          await commands.setUnsaved(unsavedFile());
+          await commands.closeWindow(false);
+        })();
       }
     };
     window.addEventListener("keydown", onKey);

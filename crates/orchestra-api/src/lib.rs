@@ -22,7 +22,7 @@ pub use orchestra_engine::event::{SkipReason, Stream};
 pub use orchestra_engine::models::{Message, Prepared, ToolCall};
 pub use orchestra_engine::qc::{QcIssue, QcReport, Severity};
 pub use orchestra_engine::report::{human_duration, log_markdown, report_html, report_markdown};
-pub use orchestra_engine::run::{GitState, Snapshot};
+pub use orchestra_engine::run::{GitState, Snapshot, git_work_done};
 pub use orchestra_engine::run::{RunState, Waiting, WaitingFor};
 pub use orchestra_engine::versioning::short_commit;
 pub use orchestra_engine::{PipelineResult, Record, RunEvent, RunStatus, StepKey, StepStatus};

@@ -100,6 +100,11 @@ export const commands = {
 	 *  first ([`crate::studio::CloseAsked`]), unless `discard` says the person chose to drop them.
 	 */
 	closeWindow: (discard: boolean) => __TAURI_INVOKE<null>("close_window", { discard }),
+	/**
+	 *  Says the question about unsaved changes is on screen ([`crate::studio::CloseAsked`]); until
+	 *  it is, a second try to close the window is not held up by it.
+	 */
+	closeQuestionShown: () => __TAURI_INVOKE<void>("close_question_shown"),
 };
 
 /** Events */

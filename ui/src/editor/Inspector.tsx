@@ -2,11 +2,12 @@
 // the backend), with its control keys, and autocomplete of inputs and upstream results inside
 // `{{ … }}` templates.
 
-import { useMemo, useState } from "react";
+import { useEffect, useId, useMemo, useState } from "react";
 
 import type { ActionInfo, ParamInfo } from "../bindings";
 import { type PipelineData, type StepData, allSteps, findStep, isContainer, renameStep, updateStep } from "../graph/pipeline";
 import { useEditor } from "../stores/editor";
+import { useHeld } from "./held";
 
 /** What a template inside this step may read: inputs, the loop's own names, and upstream results. */
 export function templateNames(data: PipelineData, step: StepData): string[] {
@@ -42,6 +43,11 @@ function TemplateField(props: { label: string; value: string; multiline: boolean
     setSeen(props.value);
     setText(props.value);
   }
+  // Typed but not committed yet: unsaved, as far as closing the window is concerned.
+  const holder = useId();
+  const hold = useHeld((state) => state.hold);
+  useEffect(() => hold(holder, text !== props.value), [hold, holder, text, props.value]);
+  useEffect(() => () => hold(holder, false), [hold, holder]);
   const open = /\{\{\s*([\w.]*)$/.exec(text.slice(0, caret));
   const suggestions = open ? props.names.filter((name) => name.startsWith(open[1]) && name !== open[1]).slice(0, 8) : [];
   const complete = (name: string) => {

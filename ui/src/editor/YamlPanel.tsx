@@ -11,7 +11,8 @@ import { useEffect, useRef } from "react";
 
 import type { Problem } from "../bindings";
 import { useEditor } from "../stores/editor";
-import { holdBack, useYamlFocus } from "./yamlBridge";
+import { holdBack } from "./held";
+import { useYamlFocus } from "./yamlBridge";
 
 /** How long the panel waits after the last key before the graph follows. */
 const PAUSE_MS = 400;

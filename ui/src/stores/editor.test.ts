@@ -139,6 +139,29 @@ describe("useEditor", () => {
     expect(state().problems.map((found) => found.message)).toEqual(["this is not a pipeline"]);
   });
 
+  it("while another file loads, nothing of the last one shows; a reload keeps showing the file", async () => {
+    await opened();
+    const OTHER = "pipelines/other.yaml";
+    disk[OTHER] = render(pipeline("other", "x", "y"));
+    const answer = deferred<Document>();
+    handlers.load_pipeline = () => answer.promise;
+    const opening = state().open(OTHER);
+    expect(state().file).toBe(OTHER);
+    expect(state().data, "the last file's graph is not drawn for the new one").toBeNull();
+    expect(state().text).toBe("");
+    expect(isDirty(state()), "a file loading has nothing unsaved").toBe(false);
+    answer.resolve(documentOf(disk[OTHER], OTHER));
+    await opening;
+    expect(state().data).toEqual(pipeline("other", "x", "y"));
+
+    const again = deferred<Document>();
+    handlers.load_pipeline = () => again.promise;
+    const reloading = state().reload();
+    expect(state().data, "reloading the same file keeps it on screen until the answer").toEqual(pipeline("other", "x", "y"));
+    again.resolve(documentOf(disk[OTHER], OTHER));
+    await reloading;
+  });
+
   it("opening another file forgets the history, the selection and an outside change", async () => {
     await opened();
     await state().edit(addStep("b"));

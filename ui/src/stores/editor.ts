@@ -111,7 +111,10 @@ export const useEditor = create<EditorState>((set, get) => {
 
     open: async (file) => {
       const request = get().request + 1;
-      set({ request, file, past: [], future: [], selection: [], changedOnDisk: false, error: null });
+      // Another file shows nothing of the last one while it loads (its canvas would fit the
+      // view to the old graph); the same file, reloaded, keeps showing until the answer.
+      const another = file !== get().file ? { text: "", savedText: "", data: null, complete: true, problems: [] } : {};
+      set({ request, file, past: [], future: [], selection: [], changedOnDisk: false, error: null, ...another });
       try {
         const document = await commands.loadPipeline(file);
         take(request, document, { savedText: document.text, data: (document.pipeline as PipelineData | null) ?? null });

@@ -27,6 +27,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub use inputs::{InputError, resolve_inputs};
+pub use repo::git_work_done;
 pub use state::{
     Answer, Conversation, FoldError, Fork, GitState, Handed, RunState, Snapshot, StepState,
     Waiting, WaitingFor,

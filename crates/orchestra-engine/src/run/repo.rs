@@ -408,11 +408,62 @@ fn poisoned() -> String {
     "the run's state was poisoned by a crash".to_owned()
 }
 
+/// Git work under way in this process: a run that is dropped (its process closing) does not stop
+/// a commit or merge already running on a blocking thread, so whoever ends the process waits for
+/// them ([`git_work_done`]), lest git's lock files stay behind in the person's repository.
+static GIT_WORK: std::sync::LazyLock<tokio_util::task::TaskTracker> =
+    std::sync::LazyLock::new(tokio_util::task::TaskTracker::new);
+
 /// Runs git's work off the async threads.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|_| "the git operation stopped unexpectedly".to_owned())?
+    let under_way = GIT_WORK.token();
+    tokio::task::spawn_blocking(move || {
+        let done = work();
+        drop(under_way);
+        done
+    })
+    .await
+    .map_err(|_| "the git operation stopped unexpectedly".to_owned())?
+}
+
+/// Waits until the git work under way in this process has ended, for a process about to exit.
+/// No new git work is expected after this is called.
+pub async fn git_work_done() {
+    GIT_WORK.close();
+    GIT_WORK.wait().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_process_that_ends_waits_for_git_work_under_way_even_when_its_run_was_dropped() {
+        let (finish, finished) = std::sync::mpsc::channel::<()>();
+        let run = tokio::spawn(blocking(move || {
+            // Git's work, until the test lets it end.
+            let _ = finished.recv();
+            Ok(())
+        }));
+        while GIT_WORK.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        // The run is dropped as the studio drops its runs when it closes.
+        run.abort();
+        let done = tokio::spawn(git_work_done());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !done.is_finished(),
+            "the process does not end while git's work goes on"
+        );
+        finish.send(()).expect("the work is waiting");
+        tokio::time::timeout(Duration::from_secs(10), done)
+            .await
+            .expect("the wait ends once git's work has")
+            .expect("the wait does not panic");
+    }
 }
