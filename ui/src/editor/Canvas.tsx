@@ -239,7 +239,8 @@ function Graph({ dropped, adding, onDropped }: CanvasProps) {
         proOptions={{ hideAttribution: true }}
       >
         <Background />
-        <MiniMap pannable zoomable />
+        {/* Smaller than React Flow's 200×150, so that it covers less of a small canvas. */}
+        <MiniMap pannable zoomable style={{ width: 150, height: 100 }} />
         <Controls showInteractive={false} />
       </ReactFlow>
     </div>
