@@ -248,16 +248,24 @@ async function measure(browser, driver, launched) {
   const node = await browser.execute(() => {
     const canvas = document.querySelector('[data-testid="canvas"]').getBoundingClientRect();
     const middle = { x: canvas.left + canvas.width / 2, y: canvas.top + canvas.height / 2 };
-    const titles = [...document.querySelectorAll(".react-flow__node .node-title")].map((title) => title.getBoundingClientRect());
-    const inside = titles.filter((box) => box.left > canvas.left && box.right < canvas.right && box.top > canvas.top + 40 && box.bottom < canvas.bottom);
-    inside.sort((a, b) => Math.hypot(a.x - middle.x, a.y - middle.y) - Math.hypot(b.x - middle.x, b.y - middle.y));
-    return { x: Math.round(inside[0].left + 2), y: Math.round(inside[0].top + inside[0].height / 2) };
+    const titles = [...document.querySelectorAll(".react-flow__node .node-title")].map((title) => ({
+      id: title.closest(".react-flow__node").dataset.id,
+      box: title.getBoundingClientRect(),
+    }));
+    const inside = titles.filter(({ box }) => box.left > canvas.left && box.right < canvas.right && box.top > canvas.top + 40 && box.bottom < canvas.bottom);
+    inside.sort((a, b) => Math.hypot(a.box.x - middle.x, a.box.y - middle.y) - Math.hypot(b.box.x - middle.x, b.box.y - middle.y));
+    const { id, box } = inside[0];
+    return { id, x: Math.round(box.left + 2), y: Math.round(box.top + box.height / 2) };
   });
+  const placed = (id) => browser.execute((id) => document.querySelector(`.react-flow__node[data-id="${id}"]`).style.transform, node.id);
+  const before = await placed(node.id);
   const drag = await frames(async () => {
-    let action = browser.action("pointer").move({ origin: "viewport", ...node }).down();
+    let action = browser.action("pointer").move({ origin: "viewport", x: node.x, y: node.y }).down();
     for (let i = 1; i <= 20; i += 1) action = action.move({ origin: "viewport", x: node.x + i * 6, y: node.y + i * 3, duration: 100 });
     await action.up().perform();
   });
+  // A gesture that missed the node would count the frames of a canvas with nothing to draw.
+  if ((await placed(node.id)) === before) throw new Error(`the drag did not move the node ${node.id} (${before})`);
 
   await new Promise((resolve) => setTimeout(resolve, 5000));
   const big = memory(pid);
