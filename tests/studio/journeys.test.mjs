@@ -179,7 +179,10 @@ journey("a step dragged from the palette, connected and filled in is saved as YA
   const from = await browser.$('[data-testid="node-greeting"] .react-flow__handle-right');
   const to = await browser.$('[data-testid="node-shell"] .react-flow__handle-left');
   await to.waitForDisplayed({ timeoutMsg: "the new step has its input handle" });
-  // React Flow measures a new node's handles in the frames after it appears.
+  // The new step has no command yet, and the backend's answer writes that on the node, which
+  // makes it taller and moves its handles: connect once the node has its final size. React Flow
+  // measures the handles in the frames after that.
+  await browser.$('[data-testid="node-shell"][data-problem="error"]').waitForExist({ timeout: 10000, timeoutMsg: "the new step shows that it needs a command" });
   await browser.pause(500);
   await browser.action("pointer").move({ origin: from }).down().move({ origin: to, duration: 400 }).move({ origin: to, duration: 100 }).up().perform();
   await browser.$('.react-flow__edge[data-id="data:greeting>shell"]').waitForExist({ timeoutMsg: "connecting greeting to the new step draws a data edge" });
