@@ -94,8 +94,8 @@ pub fn run() -> Result<(), String> {
                 let studio = window.state::<studio::Studio>();
                 if let Some(file) = studio.ask_before_close() {
                     api.prevent_close();
-                    // A web view that cannot be told leaves the window open; the person can
-                    // save and close again.
+                    // A web view that cannot be told never says it showed the question, so a
+                    // close tried again a moment later goes through.
                     let _ = studio::CloseAsked { file }.emit(window.app_handle());
                 }
             }
