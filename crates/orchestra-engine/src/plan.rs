@@ -51,6 +51,17 @@ pub struct Graph {
     pub levels: Vec<Vec<String>>,
 }
 
+impl Graph {
+    /// Each step's index in `steps`, by id.
+    pub fn positions(&self) -> std::collections::HashMap<&str, usize> {
+        self.steps
+            .iter()
+            .enumerate()
+            .map(|(at, step)| (step.id.as_str(), at))
+            .collect()
+    }
+}
+
 /// An edge between two steps of one scope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Edge {

@@ -7,8 +7,6 @@
 //! writer in the body of a `for_each` whose items run in parallel is one too (the same step of
 //! another item runs beside it).
 
-use std::collections::HashMap;
-
 use crate::plan::{Graph, PlannedStep, Work};
 
 /// Marks `own_worktree` on every step of `graph` (and its bodies) that may write while another
@@ -52,12 +50,7 @@ fn unordered_writers(graph: &Graph, writes: &[bool]) -> Vec<bool> {
     if candidates.len() < 2 {
         return parallel;
     }
-    let position: HashMap<&str, usize> = graph
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(at, step)| (step.id.as_str(), at))
-        .collect();
+    let position = graph.positions();
     // A step that joins `any` of its dependencies may start while the others still run: an
     // edge into it does not order them before it.
     let mut forward = vec![Vec::new(); graph.steps.len()];

@@ -98,12 +98,7 @@ impl<'a> Scheduler<'a> {
             .iter()
             .map(|step| StepKey::new(&scope, &step.id))
             .collect();
-        let position: HashMap<&str, usize> = graph
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(at, step)| (step.id.as_str(), at))
-            .collect();
+        let position = graph.positions();
         let mut activators = vec![Vec::new(); graph.steps.len()];
         let mut successors = vec![Vec::new(); graph.steps.len()];
         for edge in graph.edges.iter().filter(|edge| !edge.back) {
