@@ -26,8 +26,9 @@ export function CloseGuard({ save }: { save: () => Promise<void> }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
+  // The backend hears of every change to what is unsaved.
   useEffect(() => {
-    void commands.setUnsaved((dirty || held) && file ? file : null);
+    void commands.setUnsaved(unsavedFile());
   }, [dirty, held, file]);
 
   useEffect(() => {
